@@ -1,0 +1,13 @@
+import type { Knex } from 'knex';
+import * as m001 from './001_initial';
+
+/** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
+const migrations: Record<string, Knex.Migration> = {
+  '001_initial': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

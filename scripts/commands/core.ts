@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { WithDeps } from '../cli';
+import { runBuiltinSeeds } from '../../seeds/builtin';
+import { migrateLatest } from '../../src/store/db';
+import { createUser } from '../../src/auth/users';
+import { signJwt } from '../../src/auth/jwt';
+import { ROLES, Role } from '../../src/auth/permissions';
+
+/** migrate, seed, admin create, token. (createDeps already migrates and seeds; these make it explicit.) */
+export function registerCoreCommands(program: Command, withDeps: WithDeps): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(() =>
+      withDeps(async (deps) => {
+        const applied = await migrateLatest(deps.db);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      }),
+    );
+  program
+    .command('seed')
+    .description('insert the built-in services, plans, model aliases and prices (idempotent)')
+    .action(() =>
+      withDeps(async (deps) => {
+        await runBuiltinSeeds(deps.db);
+        process.stdout.write('built-in seeds are in place\n');
+      }),
+    );
+  const admin = program.command('admin').description('manage administrators');
+  admin
+    .command('create')
+    .description('create a user (an admin by default); the password is read from KEYWALLET_NEW_PASSWORD or stdin')
+    .requiredOption('--email <email>')
+    .option('--role <role>', 'admin | developer | analyst', 'admin')
+    .action((opts: { email: string; role: string }) =>
+      withDeps(async (deps) => {
+        if (!ROLES.includes(opts.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+        const password = process.env.KEYWALLET_NEW_PASSWORD ?? (await readStdin()).trim();
+        if (password.length < 12) throw new Error('the password must be at least 12 characters');
+        const user = await createUser(deps.db, { email: opts.email, password, role: opts.role as Role }, { type: 'cli' });
+        process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+      }),
+    );
+  program
+    .command('token')
+    .description('mint a JWT for automation')
+    .requiredOption('--email <email>')
+    .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+    .action((opts: { email: string; ttl: string }) =>
+      withDeps(async (deps) => {
+        const user = await deps.db('users').where({ email: opts.email.toLowerCase() }).first();
+        if (!user || user.disabled) throw new Error(`no active user ${opts.email}`);
+        const ttl = Number(opts.ttl);
+        if (!Number.isInteger(ttl) || ttl < 60) throw new Error('--ttl must be a whole number of seconds ≥ 60');
+        process.stdout.write(signJwt(deps.config.jwt, { sub: user.id, role: user.role }, ttl) + '\n');
+      }),
+    );
+}
+
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+import { BUILTIN_KEY_PATTERNS as P } from '../src/wallet/detect';
+
+/** Built-in services, plans, model aliases and prices. Inserted when missing; an admin's later edits are kept. */
+
+const M = 1_000_000; // micro-USD per USD
+
+export const BUILTIN_SERVICES = [
+  { slug: 'openai', name: 'OpenAI', kind: 'llm', base_url: 'https://api.openai.com', auth: { type: 'bearer' }, key_pattern: P.openai, cost_per_call_micros: 0 },
+  { slug: 'anthropic', name: 'Anthropic', kind: 'llm', base_url: 'https://api.anthropic.com', auth: { type: 'header', name: 'x-api-key' }, key_pattern: P.anthropic, cost_per_call_micros: 0 },
+  { slug: 'stripe', name: 'Stripe', kind: 'rest', base_url: 'https://api.stripe.com', auth: { type: 'bearer' }, key_pattern: P.stripe, cost_per_call_micros: 0 },
+  { slug: 'openweather', name: 'OpenWeather', kind: 'rest', base_url: 'https://api.openweathermap.org', auth: { type: 'query', name: 'appid' }, key_pattern: P.openweather, cost_per_call_micros: 100 },
+  { slug: 'googlemaps', name: 'Google Maps', kind: 'rest', base_url: 'https://maps.googleapis.com', auth: { type: 'query', name: 'key' }, key_pattern: P.googlemaps, cost_per_call_micros: 5000 },
+];
+
+export const BUILTIN_PLANS = [
+  { id: 'free', name: 'Free', rpm: 20, rph: 300, rpd: 1000, tpm: 40_000, monthly_credits_micros: 5 * M },
+  { id: 'pro', name: 'Pro', rpm: 600, rph: 20_000, rpd: 200_000, tpm: 1_000_000, monthly_credits_micros: 100 * M },
+  { id: 'enterprise', name: 'Enterprise', rpm: 6000, rph: 200_000, rpd: 2_000_000, tpm: 10_000_000, monthly_credits_micros: 2000 * M },
+];
+
+export const BUILTIN_ALIASES = [
+  { alias: 'claude-fast', description: 'Fast and cheap; falls back to OpenAI', targets: [{ service: 'anthropic', model: 'claude-haiku-4-5' }, { service: 'openai', model: 'gpt-5-mini' }] },
+  { alias: 'claude-quality', description: 'Balanced; falls back to OpenAI', targets: [{ service: 'anthropic', model: 'claude-sonnet-4-5' }, { service: 'openai', model: 'gpt-5' }] },
+  { alias: 'claude-premium', description: 'Most capable; falls back to OpenAI', targets: [{ service: 'anthropic', model: 'claude-opus-4-1' }, { service: 'openai', model: 'gpt-5' }] },
+];
+
+/** USD per million tokens (input, output). A trailing '*' prices every model with that prefix. */
+export const BUILTIN_PRICES: [string, string, number, number][] = [
+  ['claude-haiku-4-5', 'anthropic', 1, 5],
+  ['claude-sonnet-4-5', 'anthropic', 3, 15],
+  ['claude-opus-4-1', 'anthropic', 15, 75],
+  ['claude-*', 'anthropic', 3, 15],
+  ['gpt-5', 'openai', 1.25, 10],
+  ['gpt-5-mini', 'openai', 0.25, 2],
+  ['gpt-4o', 'openai', 2.5, 10],
+  ['gpt-4o-mini', 'openai', 0.15, 0.6],
+  ['gpt-*', 'openai', 2.5, 10],
+  ['text-embedding-3-small', 'openai', 0.02, 0],
+  ['text-embedding-3-large', 'openai', 0.13, 0],
+];
+
+export async function runBuiltinSeeds(db: Knex): Promise<void> {
+  await db('plans').insert(BUILTIN_PLANS.map((p) => ({ ...p, builtin: true }))).onConflict('id').ignore();
+  await db('services')
+    .insert(BUILTIN_SERVICES.map((s) => ({ ...s, auth: JSON.stringify(s.auth), builtin: true })))
+    .onConflict('slug')
+    .ignore();
+  await db('model_aliases')
+    .insert(BUILTIN_ALIASES.map((a) => ({ ...a, targets: JSON.stringify(a.targets), builtin: true })))
+    .onConflict('alias')
+    .ignore();
+  await db('model_prices')
+    .insert(BUILTIN_PRICES.map(([model, service, input, output]) => ({ model, service, input_per_mtok: input, output_per_mtok: output })))
+    .onConflict('model')
+    .ignore();
+}

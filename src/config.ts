@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { z } from 'zod';
+
+/** The only place that reads process.env. Everything else receives a Config. */
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const masterKeysPattern = /^\s*\d+:[A-Za-z0-9+/=_-]+\s*(,\s*\d+:[A-Za-z0-9+/=_-]+\s*)*$/;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  KEYWALLET_MASTER_KEYS: z
+    .string()
+    .regex(masterKeysPattern, 'must look like "2:<base64 32 bytes>,1:<base64 32 bytes>"')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('keywallet'),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
+  KEYWALLET_ADMIN_EMAIL: z.string().email().optional(),
+  KEYWALLET_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  ALLOW_REGISTRATION: bool.default(false),
+  TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  CORS_ORIGINS: z.string().default('*'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  databasePoolMax: number;
+  redisUrl?: string;
+  dataDir: string;
+  masterKeys: string;
+  jwt: { secret: string; issuer: string; ttlSeconds: number };
+  bootstrapAdmin?: { email: string; password: string };
+  allowRegistration: boolean;
+  trustProxy: boolean;
+  logLevel: string;
+  metricsToken?: string;
+  corsOrigins: string[] | '*';
+  shutdownTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  anthropicVersion: string;
+  /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
+  warnings: string[];
+}
+
+/** Reads and validates the environment. Throws ConfigError naming the variable on the first bad value. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const raw = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const warnings: string[] = [];
+  if (e.KEYWALLET_ADMIN_EMAIL && !e.KEYWALLET_ADMIN_PASSWORD) {
+    throw new ConfigError('KEYWALLET_ADMIN_PASSWORD', 'is required when KEYWALLET_ADMIN_EMAIL is set');
+  }
+  let masterKeys = e.KEYWALLET_MASTER_KEYS;
+  let jwtSecret = e.JWT_SECRET;
+  if (e.NODE_ENV === 'production') {
+    if (!masterKeys) throw new ConfigError('KEYWALLET_MASTER_KEYS', 'is required when NODE_ENV=production');
+    if (!jwtSecret) throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
+  } else if (!masterKeys || !jwtSecret) {
+    const generated = loadOrGenerateLocalSecrets(e.DATA_DIR);
+    if (!masterKeys) {
+      masterKeys = generated.masterKeys;
+      warnings.push(`KEYWALLET_MASTER_KEYS not set: using the key generated in ${generated.file}; set it explicitly in production`);
+    }
+    if (!jwtSecret) {
+      jwtSecret = generated.jwtSecret;
+      warnings.push(`JWT_SECRET not set: using the secret generated in ${generated.file}; set it explicitly in production`);
+    }
+  }
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    masterKeys: masterKeys!,
+    jwt: { secret: jwtSecret!, issuer: e.JWT_ISSUER, ttlSeconds: e.JWT_TTL_SECONDS },
+    bootstrapAdmin: e.KEYWALLET_ADMIN_EMAIL
+      ? { email: e.KEYWALLET_ADMIN_EMAIL.toLowerCase(), password: e.KEYWALLET_ADMIN_PASSWORD! }
+      : undefined,
+    allowRegistration: e.ALLOW_REGISTRATION,
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
+    corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    anthropicVersion: e.ANTHROPIC_VERSION,
+    warnings,
+  };
+}
+
+/** Outside production, secrets are generated once and kept in DATA_DIR (mode 0600) so restarts keep working. */
+function loadOrGenerateLocalSecrets(dataDir: string): { masterKeys: string; jwtSecret: string; file: string } {
+  const file = path.resolve(dataDir, 'secrets.json');
+  if (fs.existsSync(file)) {
+    const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { masterKeys: string; jwtSecret: string };
+    return { ...stored, file };
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const secrets = {
+    masterKeys: `1:${crypto.randomBytes(32).toString('base64')}`,
+    jwtSecret: crypto.randomBytes(48).toString('base64url'),
+  };
+  fs.writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600, flag: 'wx' });
+  return { ...secrets, file };
+}

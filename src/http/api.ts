@@ -1,0 +1,83 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { z } from 'zod';
+import type { Permission } from '../auth/permissions';
+import type { AppContext, AppState } from './context';
+import type { OpenApiRegistry } from './openapi';
+import { parseInput } from './validate';
+
+export interface Guards {
+  /** JWT → ctx.state.user (401 otherwise) */
+  jwt: Koa.Middleware;
+  /** gateway key → ctx.state.principal (401 otherwise) */
+  gateway: Koa.Middleware;
+  permission(p: Permission): Koa.Middleware;
+}
+
+type Infer<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteDef<B, Q, P> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  auth: 'none' | 'jwt' | 'gateway';
+  permission?: Permission;
+  /** runs before authentication (e.g. a login rate limit) */
+  before?: Koa.Middleware[];
+  body?: B;
+  query?: Q;
+  params?: P;
+  response?: z.ZodType;
+  status?: number;
+}
+
+export type Handler<B, Q, P> = (
+  ctx: AppContext,
+  input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> },
+) => unknown | Promise<unknown>;
+
+/**
+ * A route states its chain in order — before (limits) → authenticate → permission → validate → handler —
+ * and documents itself in the OpenAPI registry from the same zod schemas that validate it.
+ */
+export class Api {
+  readonly router = new Router<AppState>();
+
+  constructor(private readonly openapi: OpenApiRegistry, private readonly guards: Guards, private readonly tag: string) {}
+
+  route<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
+    def: RouteDef<B, Q, P>,
+    handler: Handler<B, Q, P>,
+  ): this {
+    this.openapi.add({
+      method: def.method,
+      path: def.path,
+      summary: def.summary,
+      tag: this.tag,
+      auth: def.auth,
+      body: def.body,
+      query: def.query,
+      response: def.response,
+    });
+    const chain: Koa.Middleware[] = [...(def.before ?? [])];
+    if (def.auth === 'jwt') chain.push(this.guards.jwt);
+    if (def.auth === 'gateway') chain.push(this.guards.gateway);
+    if (def.permission) chain.push(this.guards.permission(def.permission));
+    chain.push(async (ctx: AppContext) => {
+      const input = {
+        body: (def.body ? parseInput(def.body, (ctx.request as { body?: unknown }).body ?? {}, 'body') : undefined) as Infer<B>,
+        query: (def.query ? parseInput(def.query, ctx.query, 'query') : undefined) as Infer<Q>,
+        params: (def.params ? parseInput(def.params, (ctx as unknown as { params: unknown }).params, 'params') : undefined) as Infer<P>,
+      };
+      const result = await handler(ctx, input);
+      if (result !== undefined) {
+        ctx.status = def.status ?? 200;
+        ctx.body = result;
+      } else if (ctx.body === undefined && ctx.status === 404) {
+        ctx.status = 204;
+      }
+    });
+    (this.router as unknown as Record<string, (path: string, ...mw: Koa.Middleware[]) => void>)[def.method](def.path, ...chain);
+    return this;
+  }
+}

@@ -1,0 +1,24 @@
+import type Koa from 'koa';
+import type { Role } from '../auth/permissions';
+
+/** What a management request knows about its caller once authenticated. */
+export interface SessionUser {
+  id: string;
+  email: string;
+  role: Role;
+  planId: string;
+}
+
+export interface AppState {
+  requestId: string;
+  user?: SessionUser;
+  /** set by gateway-key authentication on /v1 and /proxy (see keys/principal.ts) */
+  principal?: import('../keys/principal').GatewayPrincipal;
+}
+
+export type AppContext = Koa.ParameterizedContext<AppState>;
+
+export function clientIp(ctx: AppContext): string {
+  // ctx.ip honours X-Forwarded-For only when the app was built with proxy=true (TRUST_PROXY).
+  return ctx.ip.startsWith('::ffff:') ? ctx.ip.slice(7) : ctx.ip;
+}

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import Router from '@koa/router';
+import type { Deps } from '../deps';
+import type { AppState } from '../http/context';
+import type { OpenApiRegistry } from '../http/openapi';
+import { pingDatabase } from '../store/db';
+import { AppError } from '../http/errors';
+
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+async function check(fn: () => Promise<void>, timeoutMs = 2000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), timeoutMs))),
+    ]);
+    return 'ok';
+  } catch (err) {
+    return `failing: ${(err as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const SWAGGER_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png']);
+const DOCS_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Keywallet API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head><body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script><script src="/docs/init.js"></script></body></html>`;
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui' });`;
+
+/** Health, readiness, metrics and API docs: no gateway key or JWT (metrics optionally behind METRICS_TOKEN). */
+export function opsRouter(deps: Deps, openapi: OpenApiRegistry): Router<AppState> {
+  const router = new Router<AppState>();
+  router.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', version: VERSION };
+  });
+  router.get('/ready', async (ctx) => {
+    const [database, store] = await Promise.all([check(() => pingDatabase(deps.db)), check(() => deps.kv.ping())]);
+    const ok = database === 'ok' && store === 'ok';
+    ctx.status = ok ? 200 : 503;
+    ctx.body = { status: ok ? 'ready' : 'not_ready', checks: { database, [deps.kv.kind === 'redis' ? 'redis' : 'store']: store } };
+  });
+  router.get('/metrics', async (ctx) => {
+    const token = deps.config.metricsToken;
+    if (token) {
+      const given = Buffer.from(ctx.get('authorization').replace(/^Bearer\s+/i, ''));
+      const want = Buffer.from(token);
+      if (given.length !== want.length || !crypto.timingSafeEqual(given, want)) {
+        throw new AppError('unauthorized', 'Metrics require METRICS_TOKEN as a bearer token');
+      }
+    }
+    ctx.type = deps.metrics.registry.contentType;
+    ctx.body = await deps.metrics.registry.metrics();
+  });
+  let cachedDoc: Record<string, unknown> | null = null;
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = cachedDoc ??= openapi.document(VERSION);
+  });
+  const swaggerDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  router.get('/docs', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = DOCS_HTML;
+  });
+  router.get('/docs/init.js', (ctx) => {
+    ctx.type = 'application/javascript';
+    ctx.body = DOCS_INIT;
+  });
+  router.get('/docs/:file', (ctx) => {
+    const file = ctx.params.file;
+    if (!SWAGGER_FILES.has(file)) throw new AppError('not_found', 'Not found');
+    ctx.type = path.extname(file);
+    ctx.set('cache-control', 'public, max-age=86400');
+    ctx.body = fs.createReadStream(path.join(swaggerDir, file));
+  });
+  return router;
+}

@@ -1,0 +1,61 @@
+/**
+ * Counters, caches and pub/sub shared by every gateway node: Redis in production, an in-process
+ * store on the embedded default. Both implementations pass the same test suite (test/integration/kv.test.ts).
+ */
+
+/**
+ * One counter checked by `admit`.
+ * - With `windowMs`: a sliding-window counter (two fixed buckets, the previous one weighted by how much
+ *   of it still overlaps the window). `used` is the weighted count.
+ * - Without `windowMs`: a plain counter (credits spent, monthly quotas) that expires after `ttlMs`
+ *   and, when absent, starts from `initial` (so a counter lost with Redis restarts from the database's truth).
+ */
+export interface CounterCheck {
+  key: string;
+  limit: number;
+  cost: number;
+  windowMs?: number;
+  ttlMs?: number;
+  initial?: number;
+}
+
+export interface CounterState {
+  used: number; // after this request when admitted, before it when refused
+  limit: number;
+  resetMs: number; // ms until the window frees capacity (0 for plain counters without a ttl)
+}
+
+export interface AdmitResult {
+  ok: boolean;
+  /** index of the first check that would exceed its limit, -1 when admitted */
+  blocked: number;
+  states: CounterState[];
+}
+
+export interface KvStore {
+  readonly kind: 'redis' | 'memory';
+  /** All-or-nothing: either every counter is incremented by its cost, or none is. Atomic across nodes. */
+  admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult>;
+  /** Adds delta (may be negative: refunds, settling an estimate) to a counter admitted at `nowMs`. */
+  adjust(check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void>;
+  /** Current value of counters without changing them (missing → 0). */
+  peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]>;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(key: string): Promise<void>;
+  publish(channel: string, message: string): Promise<void>;
+  subscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Bucket keys of a sliding window at `nowMs`: [current, previous] plus the elapsed fraction. */
+export function windowBuckets(key: string, windowMs: number, nowMs: number) {
+  const index = Math.floor(nowMs / windowMs);
+  const elapsed = nowMs - index * windowMs;
+  return { current: `${key}:${index}`, previous: `${key}:${index - 1}`, elapsed };
+}
+
+export function slidingUsed(prev: number, curr: number, elapsed: number, windowMs: number): number {
+  return Math.floor((prev * (windowMs - elapsed)) / windowMs) + curr;
+}

@@ -1,0 +1,167 @@
+import Redis from 'ioredis';
+import { AdmitResult, CounterCheck, KvStore, windowBuckets } from './kv';
+
+/**
+ * All counters of a request are checked and incremented by one Lua script: one round trip, atomic across
+ * every gateway node. Each check passes two keys (current and previous bucket; the same key twice for plain
+ * counters) and six arguments: limit, cost, windowMs (0 = plain), elapsed, ttlMs, initial.
+ */
+const ADMIT = `
+local n = #KEYS / 2
+local used = {}
+local blocked = -1
+for i = 1, n do
+  local a = (i - 1) * 6
+  local limit, cost, win, elapsed = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
+  local u
+  if win > 0 then
+    local curr = tonumber(redis.call('GET', KEYS[2*i-1]) or '0')
+    local prev = tonumber(redis.call('GET', KEYS[2*i]) or '0')
+    u = math.floor(prev * (win - elapsed) / win) + curr
+  else
+    local v = redis.call('GET', KEYS[2*i-1])
+    if v then u = tonumber(v) else u = tonumber(ARGV[a+6]) end
+  end
+  used[i] = u
+  if blocked == -1 and u + cost > limit then blocked = i - 1 end
+end
+local out = {blocked}
+for i = 1, n do
+  local a = (i - 1) * 6
+  local cost, win, ttl = tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+5])
+  local k = KEYS[2*i-1]
+  if blocked == -1 then
+    if win > 0 then
+      redis.call('INCRBY', k, cost)
+      if redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, 2 * win) end
+    elseif redis.call('EXISTS', k) == 1 then
+      redis.call('INCRBY', k, cost)
+    elseif ttl > 0 then
+      redis.call('SET', k, used[i] + cost, 'PX', ttl)
+    else
+      redis.call('SET', k, used[i] + cost)
+    end
+    used[i] = used[i] + cost
+  end
+  table.insert(out, used[i])
+  if win > 0 then table.insert(out, 0) else table.insert(out, redis.call('PTTL', k)) end
+end
+return out
+`;
+
+const ADJUST = `
+local win = tonumber(ARGV[2])
+if win > 0 then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], 2 * win) end
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return 1
+`;
+
+type AdmitFn = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
+type AdjustFn = (key: string, delta: number, windowMs: number) => Promise<number>;
+
+export class RedisKvStore implements KvStore {
+  readonly kind = 'redis' as const;
+  private readonly client: Redis;
+  private subscriber: Redis | null = null;
+  private readonly handlers = new Map<string, ((m: string) => void)[]>();
+
+  /** `prefix` namespaces every key and channel (tests use one per file; production `kw:`). */
+  constructor(url: string, private readonly prefix = 'kw:') {
+    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.client.on('error', () => {}); // surfaced through ping() / failed commands; reconnects on its own
+    this.client.defineCommand('kwAdmit', { lua: ADMIT });
+    this.client.defineCommand('kwAdjust', { numberOfKeys: 1, lua: ADJUST });
+  }
+
+  async admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const c of checks) {
+      if (c.windowMs) {
+        const b = windowBuckets(this.prefix + c.key, c.windowMs, nowMs);
+        keys.push(b.current, b.previous);
+        args.push(c.limit, Math.round(c.cost), c.windowMs, b.elapsed, 0, 0);
+      } else {
+        keys.push(this.prefix + c.key, this.prefix + c.key);
+        args.push(c.limit, Math.round(c.cost), 0, 0, c.ttlMs ?? 0, Math.round(c.initial ?? 0));
+      }
+    }
+    const run = (this.client as unknown as { kwAdmit: AdmitFn }).kwAdmit;
+    const out = await run.call(this.client, keys.length, ...keys, ...args);
+    const blocked = Number(out[0]);
+    const states = checks.map((c, i) => {
+      const ttl = Number(out[2 + 2 * i]);
+      const resetMs = c.windowMs ? c.windowMs - windowBuckets(c.key, c.windowMs, nowMs).elapsed : ttl > 0 ? ttl : 0;
+      return { used: Number(out[1 + 2 * i]), limit: c.limit, resetMs };
+    });
+    return { ok: blocked === -1, blocked, states };
+  }
+
+  async adjust(check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void> {
+    const key = check.windowMs
+      ? windowBuckets(this.prefix + check.key, check.windowMs, nowMs).current
+      : this.prefix + check.key;
+    const run = (this.client as unknown as { kwAdjust: AdjustFn }).kwAdjust;
+    await run.call(this.client, key, Math.round(delta), check.windowMs ?? 0);
+  }
+
+  async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
+    if (checks.length === 0) return [];
+    const keys = checks.flatMap((c) => {
+      if (!c.windowMs) return [this.prefix + c.key, this.prefix + c.key];
+      const b = windowBuckets(this.prefix + c.key, c.windowMs, nowMs);
+      return [b.current, b.previous];
+    });
+    const values = await this.client.mget(...keys);
+    return checks.map((c, i) => {
+      const curr = Number(values[2 * i] ?? 0);
+      if (!c.windowMs) return curr;
+      const elapsed = windowBuckets(c.key, c.windowMs, nowMs).elapsed;
+      return Math.floor((Number(values[2 * i + 1] ?? 0) * (c.windowMs - elapsed)) / c.windowMs) + curr;
+    });
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.client.get(this.prefix + key);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    if (ttlMs) await this.client.set(this.prefix + key, value, 'PX', ttlMs);
+    else await this.client.set(this.prefix + key, value);
+  }
+
+  async del(key: string): Promise<void> {
+    await this.client.del(this.prefix + key);
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(this.prefix + channel, message);
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
+    if (!this.subscriber) {
+      this.subscriber = this.client.duplicate();
+      this.subscriber.on('error', () => {});
+      this.subscriber.on('message', (ch: string, message: string) => {
+        for (const h of this.handlers.get(ch) ?? []) h(message);
+      });
+    }
+    const full = this.prefix + channel;
+    const list = this.handlers.get(full) ?? [];
+    if (list.length === 0) await this.subscriber.subscribe(full);
+    list.push(handler);
+    this.handlers.set(full, list);
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.client.quit(), this.subscriber?.quit()]);
+  }
+}

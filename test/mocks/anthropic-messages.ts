@@ -1,0 +1,120 @@
+/** Anthropic Messages answers: Message objects and the named-event SSE stream. */
+import type { MockReply } from './server';
+import { countTokens, splitPieces, sseEvent, textOf, truncateReply } from './text';
+
+interface ContentBlock {
+  type?: string;
+  text?: string;
+  content?: unknown;
+}
+
+interface AnthropicMessage {
+  role: string;
+  content: string | ContentBlock[];
+}
+
+export interface MessagesRequest {
+  model: string;
+  max_tokens: number;
+  messages: AnthropicMessage[];
+  system?: string | ContentBlock[];
+  tools?: { name?: string }[];
+  tool_choice?: { type?: string; name?: string };
+  stop_sequences?: string[];
+  stream?: boolean;
+}
+
+type Answer =
+  | { kind: 'text'; text: string; stopReason: 'end_turn' | 'max_tokens' | 'stop_sequence'; stopSequence: string | null }
+  | { kind: 'tool'; id: string; name: string; input: { location: string } };
+
+function toolResultOf(message: AnthropicMessage | undefined): ContentBlock | undefined {
+  if (!message || !Array.isArray(message.content)) return undefined;
+  return message.content.find((block) => block?.type === 'tool_result');
+}
+
+function chosenTool(req: MessagesRequest): string | null {
+  if (!req.tools?.length || req.tool_choice?.type === 'none') return null;
+  if (req.tool_choice?.type === 'tool' && req.tool_choice.name) return req.tool_choice.name;
+  return req.tools[0].name ?? null;
+}
+
+function decide(req: MessagesRequest, toolUseId: string): Answer {
+  const lastUser = [...req.messages].reverse().find((m) => m.role === 'user');
+  const toolResult = toolResultOf(lastUser);
+  const tool = toolResult ? null : chosenTool(req);
+  if (tool) return { kind: 'tool', id: toolUseId, name: tool, input: { location: 'Paris' } };
+  const reply = toolResult
+    ? `mock-anthropic tool result: ${textOf(toolResult.content)}`
+    : `mock-anthropic reply to: ${textOf(lastUser?.content)}`;
+  const cut = truncateReply(reply, req.max_tokens, req.stop_sequences ?? []);
+  const stopReason = cut.stoppedBy === 'length' ? 'max_tokens' : cut.stoppedBy === 'stop_sequence' ? 'stop_sequence' : 'end_turn';
+  return { kind: 'text', text: cut.text, stopReason, stopSequence: cut.stopSequence };
+}
+
+export function inputTokensOf(req: Pick<MessagesRequest, 'messages' | 'system'>): number {
+  return countTokens(textOf(req.system) + req.messages.map((m) => textOf(m.content)).join(''));
+}
+
+function outputTokensOf(answer: Answer): number {
+  return countTokens(answer.kind === 'text' ? answer.text : answer.name + JSON.stringify(answer.input));
+}
+
+function usage(inputTokens: number, outputTokens: number) {
+  return { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+}
+
+function stopOf(answer: Answer): { stop_reason: string; stop_sequence: string | null } {
+  return answer.kind === 'text'
+    ? { stop_reason: answer.stopReason, stop_sequence: answer.stopSequence }
+    : { stop_reason: 'tool_use', stop_sequence: null };
+}
+
+function messageObject(req: MessagesRequest, id: string, answer: Answer): unknown {
+  const content =
+    answer.kind === 'text'
+      ? [{ type: 'text', text: answer.text }]
+      : [{ type: 'tool_use', id: answer.id, name: answer.name, input: answer.input }];
+  return {
+    id,
+    type: 'message',
+    role: 'assistant',
+    model: req.model,
+    content,
+    ...stopOf(answer),
+    usage: usage(inputTokensOf(req), outputTokensOf(answer)),
+  };
+}
+
+function streamEvents(req: MessagesRequest, id: string, answer: Answer): string[] {
+  const events: string[] = [];
+  const message = { id, type: 'message', role: 'assistant', model: req.model, content: [], stop_reason: null, stop_sequence: null };
+  events.push(sseEvent({ type: 'message_start', message: { ...message, usage: usage(inputTokensOf(req), 1) } }));
+  if (answer.kind === 'text') {
+    events.push(sseEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
+    events.push(sseEvent({ type: 'ping' }));
+    for (const text of splitPieces(answer.text, 10)) {
+      events.push(sseEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }));
+    }
+  } else {
+    const block = { type: 'tool_use', id: answer.id, name: answer.name, input: {} };
+    events.push(sseEvent({ type: 'content_block_start', index: 0, content_block: block }));
+    events.push(sseEvent({ type: 'ping' }));
+    for (const partial_json of splitPieces(JSON.stringify(answer.input), 4)) {
+      events.push(sseEvent({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } }));
+    }
+  }
+  events.push(sseEvent({ type: 'content_block_stop', index: 0 }));
+  events.push(sseEvent({ type: 'message_delta', delta: stopOf(answer), usage: { output_tokens: outputTokensOf(answer) } }));
+  events.push(sseEvent({ type: 'message_stop' }));
+  return events;
+}
+
+export function messagesReply(req: MessagesRequest, seq: number): MockReply {
+  const id = `msg_mock${seq}`;
+  const answer = decide(req, `toolu_mock${seq}`);
+  if (req.stream) {
+    return { kind: 'stream', status: 200, contentType: 'text/event-stream; charset=utf-8', chunks: streamEvents(req, id, answer) };
+  }
+  return { kind: 'json', status: 200, body: messageObject(req, id, answer) };
+}
