@@ -17,6 +17,7 @@ export interface Deps {
   db: Db;
   kv: KvStore;
   metrics: Metrics;
+  // capability services: one field each (construction below, at the matching anchor)
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
 }
@@ -60,6 +61,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     closers: [],
   };
   deps.closers.push(() => db.destroy(), () => kv.close());
+  // capability services: construct each here, in dependency order, one or two lines each
   return deps;
 }
 

@@ -22,3 +22,8 @@ export function clientIp(ctx: AppContext): string {
   // ctx.ip honours X-Forwarded-For only when the app was built with proxy=true (TRUST_PROXY).
   return ctx.ip.startsWith('::ffff:') ? ctx.ip.slice(7) : ctx.ip;
 }
+
+/** Who did it, for the audit row of a management mutation. */
+export function auditActor(ctx: AppContext): import('../audit/audit').AuditActor {
+  return { type: 'user', id: ctx.state.user?.id ?? null, ip: clientIp(ctx), requestId: ctx.state.requestId };
+}
