@@ -53,7 +53,6 @@ export function boundedLabel(value: string | number | undefined | null, known?: 
   let text = typeof value === 'string' ? value : String(value);
   if (text.trim() === '') return 'none';
   if (known) return known.has(text) || text === 'none' ? text : 'other';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(text)) text = text.replace(/[\u0000-\u001f\u007f]/g, '');
   return text.length > MAX_LABEL_LENGTH ? text.slice(0, MAX_LABEL_LENGTH) : text;
 }

@@ -7,8 +7,8 @@ import type { AppState } from '../http/context';
 import type { OpenApiRegistry } from '../http/openapi';
 import { pingDatabase } from '../store/db';
 import { AppError } from '../http/errors';
+import { VERSION } from '../version';
 
-const VERSION = (require('../../package.json') as { version: string }).version;
 
 async function check(fn: () => Promise<void>, timeoutMs = 2000): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
