@@ -144,7 +144,9 @@ export class RedisKvStore implements KvStore {
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<void> {
     if (!this.subscriber) {
-      this.subscriber = this.client.duplicate();
+      // The subscriber queues its SUBSCRIBEs until Redis answers and re-subscribes after reconnects, so a node
+      // can boot while Redis is down (reporting not-ready) and catch up when it comes back.
+      this.subscriber = this.client.duplicate({ maxRetriesPerRequest: null });
       this.subscriber.on('error', () => {});
       this.subscriber.on('message', (ch: string, message: string) => {
         for (const h of this.handlers.get(ch) ?? []) h(message);
@@ -152,8 +154,8 @@ export class RedisKvStore implements KvStore {
     }
     const full = this.prefix + channel;
     const list = this.handlers.get(full) ?? [];
-    if (list.length === 0) await this.subscriber.subscribe(full);
     list.push(handler);
+    if (list.length === 1) this.subscriber.subscribe(full).catch(() => {});
     this.handlers.set(full, list);
   }
 
@@ -162,6 +164,14 @@ export class RedisKvStore implements KvStore {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.client.quit(), this.subscriber?.quit()]);
+    // QUIT waits for Redis; when it is unreachable, give up after a moment and drop the sockets.
+    const clients = [this.client, this.subscriber].filter((c): c is Redis => c !== null);
+    await Promise.allSettled(
+      clients.map((c) =>
+        c.status === 'ready'
+          ? Promise.race([c.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]).finally(() => c.disconnect())
+          : c.disconnect(),
+      ),
+    );
   }
 }

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, ConfigError } from '../../src/config';
+
+const KEY = '1:' + Buffer.alloc(32, 1).toString('base64');
+const JWT = 'x'.repeat(40);
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'kwcfg-'));
+}
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const c = loadConfig({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, DATA_DIR: tmpDir() });
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.redisUrl).toBeUndefined();
+    expect(c.allowRegistration).toBe(false);
+    expect(c.warnings).toEqual([]);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'http://x'],
+    ['KEYWALLET_MASTER_KEYS', 'not-a-key'],
+    ['KEYWALLET_MASTER_KEYS', '1:abc,,2:def'],
+    ['JWT_SECRET', 'short'],
+    ['LOG_LEVEL', 'loud'],
+    ['ALLOW_REGISTRATION', 'maybe'],
+    ['KEYWALLET_ADMIN_EMAIL', 'not-an-email'],
+  ])('names %s when its value (%s) is bad', (variable, value) => {
+    const err = configError({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, [variable]: value });
+    expect(err.variable).toBe(variable);
+    expect(err.message.startsWith(`${variable}:`)).toBe(true);
+  });
+
+  it('never echoes a bad master key value', () => {
+    const secret = 'supersecretmaterial-not-base64!!';
+    const err = configError({ KEYWALLET_MASTER_KEYS: secret, JWT_SECRET: JWT });
+    expect(err.message).not.toContain(secret);
+  });
+
+  it('refuses production without a master key or a JWT secret', () => {
+    expect(configError({ NODE_ENV: 'production', JWT_SECRET: JWT }).variable).toBe('KEYWALLET_MASTER_KEYS');
+    expect(configError({ NODE_ENV: 'production', KEYWALLET_MASTER_KEYS: KEY }).variable).toBe('JWT_SECRET');
+    expect(loadConfig({ NODE_ENV: 'production', KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT }).env).toBe('production');
+  });
+
+  it('requires a password with the bootstrap admin email', () => {
+    expect(configError({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, KEYWALLET_ADMIN_EMAIL: 'a@b.co' }).variable).toBe(
+      'KEYWALLET_ADMIN_PASSWORD',
+    );
+  });
+
+  it('outside production generates secrets once into DATA_DIR with mode 0600 and warns', () => {
+    const dir = tmpDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.warnings).toHaveLength(2);
+    const file = path.join(dir, 'secrets.json');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(second.masterKeys).toBe(first.masterKeys);
+    expect(second.jwt.secret).toBe(first.jwt.secret);
+    expect(first.masterKeys).toMatch(/^1:[A-Za-z0-9+/]{43}=$/);
+  });
+});
