@@ -73,7 +73,7 @@ describe(`boot as a real process (${TEST_BACKEND})`, () => {
       try {
         const res = await fetch(`${gw.url}/ready`);
         expect(res.status).toBe(503);
-        const body = await res.json();
+        const body = (await res.json()) as { checks: Record<string, string> };
         expect(body.checks.database).toBe('ok');
         expect(body.checks.redis).toMatch(/^failing/);
       } finally {

@@ -1,0 +1,144 @@
+import { LRUCache } from 'lru-cache';
+import type { Db } from '../store/db';
+import type { PlanLimits } from '../keys/principal';
+import type { LimitScope } from './checks';
+
+/**
+ * What the hot path needs from the database, cached per process: plans, this month's top-ups per user and key,
+ * and what was spent this month (the starting point of a credit counter Redis has lost). Plans and top-ups are
+ * invalidated through pub/sub ('plans:changed', 'credits:changed') on every node; the short TTLs below are only
+ * a safety net for a lost message.
+ */
+
+export const CREDITS_CHANGED = 'credits:changed';
+
+const PLAN_TTL_MS = 30_000;
+const TOP_UP_TTL_MS = 60_000;
+/** Spent only matters when a counter is missing, and usage is written in batches anyway: a minute is fresh enough. */
+const SPENT_TTL_MS = 60_000;
+
+export interface PlanRow {
+  id: string;
+  name: string;
+  rpm: number | null;
+  rph: number | null;
+  rpd: number | null;
+  tpm: number | null;
+  monthly_credits_micros: number | null;
+  services: string[] | null;
+  builtin: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function planLimitsOf(row: PlanRow): PlanLimits {
+  return {
+    id: row.id,
+    rpm: row.rpm,
+    rph: row.rph,
+    rpd: row.rpd,
+    tpm: row.tpm,
+    monthlyCreditsMicros: row.monthly_credits_micros,
+    services: row.services,
+  };
+}
+
+export interface TopUps {
+  /** grants to the user as a whole */
+  userMicros: number;
+  /** grants tied to one gateway key, by key id */
+  keyMicros: Map<string, number>;
+}
+
+/** First and (exclusive) last day of a `YYYY-MM` month, as dates usage_daily can be compared with. */
+export function monthDays(month: string): { from: string; to: string } {
+  const [y, m] = month.split('-').map(Number);
+  const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+  return { from: `${month}-01`, to: `${next}-01` };
+}
+
+export class AllowanceCache {
+  private plans: Promise<Map<string, PlanLimits>> | null = null;
+  private plansLoadedAt = 0;
+  private readonly topUps = new LRUCache<string, Promise<TopUps>>({ max: 20_000, ttl: TOP_UP_TTL_MS });
+  private readonly spent = new LRUCache<string, Promise<number>>({ max: 50_000, ttl: SPENT_TTL_MS });
+
+  constructor(private readonly db: Db) {}
+
+  /** The plan as the database has it now; the principal's copy when the plan is unknown here. */
+  async plan(fallback: PlanLimits): Promise<PlanLimits> {
+    return (await this.planById(fallback.id)) ?? fallback;
+  }
+
+  async planById(id: string): Promise<PlanLimits | null> {
+    if (!this.plans || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) {
+      this.plansLoadedAt = performance.now();
+      const loading = this.db<PlanRow>('plans')
+        .select('*')
+        .then((rows) => new Map(rows.map((r) => [r.id, planLimitsOf(r)])));
+      this.plans = loading;
+      loading.catch(() => {
+        if (this.plans === loading) this.plans = null;
+      });
+    }
+    return (await this.plans).get(id) ?? null;
+  }
+
+  topUpsOf(userId: string, month: string): Promise<TopUps> {
+    const key = `${userId}:${month}`;
+    return this.cached(this.topUps, key, async () => {
+      const rows: { gateway_key_id: string | null; total: number | string }[] = await this.db('credit_grants')
+        .where({ user_id: userId, period: month })
+        .groupBy('gateway_key_id')
+        .select('gateway_key_id', this.db.raw('sum(amount_micros) as total'));
+      const out: TopUps = { userMicros: 0, keyMicros: new Map() };
+      for (const r of rows) {
+        if (r.gateway_key_id) out.keyMicros.set(r.gateway_key_id, Number(r.total));
+        else out.userMicros = Number(r.total);
+      }
+      return out;
+    });
+  }
+
+  /** Sum of usage cost recorded for the user or key this month (usage_daily rollups). */
+  spentOf(scope: LimitScope, id: string, month: string): Promise<number> {
+    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month));
+  }
+
+  invalidatePlans(): void {
+    this.plans = null;
+  }
+
+  /** null drops every user's top-ups (a message that could not be read) */
+  invalidateTopUps(userIds: string[] | null): void {
+    if (userIds === null) {
+      this.topUps.clear();
+      return;
+    }
+    const prefixes = userIds.map((id) => `${id}:`);
+    for (const key of [...this.topUps.keys()]) if (prefixes.some((p) => key.startsWith(p))) this.topUps.delete(key);
+  }
+
+  private cached<T>(cache: LRUCache<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const loading = load();
+    cache.set(key, loading);
+    // concurrent requests share one query; a failed query is not remembered
+    loading.catch(() => {
+      if (cache.get(key) === loading) cache.delete(key);
+    });
+    return loading;
+  }
+}
+
+export async function spentFromDatabase(db: Db, scope: LimitScope, id: string, month: string): Promise<number> {
+  const { from, to } = monthDays(month);
+  const row = await db('usage_daily')
+    .where(scope === 'user' ? 'user_id' : 'gateway_key_id', id)
+    .andWhere('day', '>=', from)
+    .andWhere('day', '<', to)
+    .sum({ total: 'cost_micros' })
+    .first();
+  return Number(row?.total ?? 0);
+}

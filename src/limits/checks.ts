@@ -1,0 +1,106 @@
+import type { CounterCheck } from '../store/kv';
+import type { GatewayPrincipal, PlanLimits, RateLimits } from '../keys/principal';
+
+/**
+ * The counters one gateway request is checked against, in the order a refusal is reported: request windows
+ * (key, then user), tokens per minute (key), then the monthly credit budgets (key, then user).
+ */
+
+export type RequestLimit = 'rpm' | 'rph' | 'rpd';
+export type LimitName = RequestLimit | 'tpm' | 'credits';
+export type LimitScope = 'key' | 'user';
+
+export const WINDOWS: Record<RequestLimit | 'tpm', number> = {
+  rpm: 60_000,
+  rph: 3_600_000,
+  rpd: 86_400_000,
+  tpm: 60_000,
+};
+
+const REQUEST_LIMITS: RequestLimit[] = ['rpm', 'rph', 'rpd'];
+
+/** A credit counter outlives its month by this much, so a request admitted on the 31st can still settle. */
+export const CREDIT_TTL_MARGIN_MS = 2 * 86_400_000;
+
+/**
+ * A tokens-per-minute check for a request that estimates no tokens (a REST call) must not be refused because
+ * LLM calls used up the minute: it is checked against this ceiling instead and only reports the window's state.
+ */
+export const OBSERVE_ONLY_LIMIT = Number.MAX_SAFE_INTEGER;
+
+export interface LabelledCheck {
+  check: CounterCheck;
+  scope: LimitScope;
+  name: LimitName;
+  /** the limit clients are told about (differs from check.limit for an observe-only check) */
+  limit: number;
+}
+
+/** The key's own limits where it sets a number; the plan's otherwise. Plan null = unlimited. */
+export function keyRateLimits(principal: Pick<GatewayPrincipal, 'limits'>, plan: RateLimits): Required<RateLimits> {
+  const pick = (name: keyof RateLimits) => {
+    const own = principal.limits?.[name];
+    return typeof own === 'number' ? own : plan[name] ?? null;
+  };
+  return { rpm: pick('rpm'), rph: pick('rph'), rpd: pick('rpd'), tpm: pick('tpm') };
+}
+
+export function rateChecks(
+  principal: Pick<GatewayPrincipal, 'keyId' | 'userId' | 'limits'>,
+  plan: PlanLimits,
+  estimatedTokens: number,
+): LabelledCheck[] {
+  const out: LabelledCheck[] = [];
+  const keyLimits = keyRateLimits(principal, plan);
+  const windows = (scope: LimitScope, id: string, limits: RateLimits) => {
+    for (const name of REQUEST_LIMITS) {
+      const limit = limits[name];
+      if (typeof limit !== 'number') continue;
+      out.push({ scope, name, limit, check: { key: `rl:${scope}:${id}:${name}`, limit, cost: 1, windowMs: WINDOWS[name] } });
+    }
+  };
+  windows('key', principal.keyId, keyLimits);
+  windows('user', principal.userId, plan);
+  if (typeof keyLimits.tpm === 'number') {
+    const tokens = Math.max(0, Math.round(estimatedTokens));
+    out.push({
+      scope: 'key',
+      name: 'tpm',
+      limit: keyLimits.tpm,
+      check: {
+        key: `rl:key:${principal.keyId}:tpm`,
+        limit: tokens > 0 ? keyLimits.tpm : OBSERVE_ONLY_LIMIT,
+        cost: tokens,
+        windowMs: WINDOWS.tpm,
+      },
+    });
+  }
+  return out;
+}
+
+export function creditCounterKey(scope: LimitScope, id: string, month: string): string {
+  return `credits:${scope}:${id}:${month}`;
+}
+
+export interface CreditBudget {
+  scope: LimitScope;
+  id: string;
+  allowanceMicros: number;
+  /** what the database says was already spent this month: the counter's starting point when it is missing */
+  spentMicros: number;
+}
+
+export function creditCheck(budget: CreditBudget, month: string, costMicros: number, msLeftInMonth: number): LabelledCheck {
+  return {
+    scope: budget.scope,
+    name: 'credits',
+    limit: budget.allowanceMicros,
+    check: {
+      key: creditCounterKey(budget.scope, budget.id, month),
+      limit: budget.allowanceMicros,
+      cost: Math.max(0, Math.round(costMicros)),
+      ttlMs: msLeftInMonth + CREDIT_TTL_MARGIN_MS,
+      initial: budget.spentMicros,
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import type { Logger } from '../logger';
+import type { AdmitResult, CounterCheck, KvStore } from '../store/kv';
+import { MemoryKvStore } from '../store/memory-kv';
+
+export type CounterStore = 'shared' | 'local';
+
+export class StoreUnreachableError extends Error {
+  constructor(cause: unknown) {
+    super('the shared counter store is unreachable', { cause });
+    this.name = 'StoreUnreachableError';
+  }
+}
+
+export interface ResilienceOptions {
+  /** a shared-store call slower than this counts as unreachable (Redis answers in well under a millisecond) */
+  timeoutMs?: number;
+  /** after a failure, calls skip the shared store for this long instead of each waiting for the timeout */
+  probeIntervalMs?: number;
+  /** how often the "degraded" warning is repeated while it lasts */
+  warnIntervalMs?: number;
+}
+
+/**
+ * The shared counter store (Redis) guarded by a timeout and a short circuit breaker, with an in-process store
+ * beside it for the rate-limit fallback. Timing here is wall-clock (performance.now), not the injected clock:
+ * it measures the network, not the billing period.
+ *
+ * A shared call that times out may still be applied by Redis later; the counter then holds one request (or one
+ * reservation) too many until its window or month ends. Rare, and it errs on the side of refusing.
+ */
+export class ResilientCounters {
+  readonly local = new MemoryKvStore();
+  private readonly timeoutMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly warnIntervalMs: number;
+  private failedAt: number | null = null;
+  private lastWarnAt = -Infinity;
+
+  constructor(private readonly shared: KvStore, private readonly logger: Logger, opts: ResilienceOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 200;
+    this.probeIntervalMs = opts.probeIntervalMs ?? 1000;
+    this.warnIntervalMs = opts.warnIntervalMs ?? 60_000;
+  }
+
+  /** True while the last attempt to reach the shared store failed: rate limits are per node, credits refused. */
+  get degraded(): boolean {
+    return this.failedAt !== null;
+  }
+
+  /** Throws StoreUnreachableError when the shared store fails, times out, or failed less than a probe interval ago. */
+  admitShared(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
+    return this.guard(() => this.shared.admit(checks, nowMs));
+  }
+
+  admitLocal(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
+    return this.local.admit(checks, nowMs);
+  }
+
+  adjust(store: CounterStore, check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void> {
+    if (store === 'local') return this.local.adjust(check, delta, nowMs);
+    return this.guard(() => this.shared.adjust(check, delta, nowMs));
+  }
+
+  peekShared(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
+    return this.guard(() => this.shared.peek(checks, nowMs));
+  }
+
+  async close(): Promise<void> {
+    await this.local.close();
+  }
+
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    if (this.shared.kind === 'memory') return call();
+    if (this.failedAt !== null && performance.now() - this.failedAt < this.probeIntervalMs) {
+      throw new StoreUnreachableError(new Error('circuit open'));
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+        }),
+      ]);
+      if (this.failedAt !== null) {
+        this.failedAt = null;
+        this.logger.info('limits: the shared counter store is reachable again; cluster-wide limits restored');
+      }
+      return result;
+    } catch (err) {
+      this.failedAt = performance.now();
+      if (this.failedAt - this.lastWarnAt >= this.warnIntervalMs) {
+        this.lastWarnAt = this.failedAt;
+        this.logger.warn(
+          { reason: (err as Error)?.message },
+          'limits: the shared counter store is unreachable; rate limits are enforced per node, credit-limited requests are refused',
+        );
+      }
+      throw new StoreUnreachableError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

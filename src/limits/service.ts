@@ -1,0 +1,238 @@
+import type { Deps } from '../deps';
+import { monthOf, msUntilNextMonth } from '../clock';
+import { AppError } from '../http/errors';
+import type { GatewayPrincipal, PlanLimits } from '../keys/principal';
+import { decodeChange, PLANS_CHANGED } from '../keys/events';
+import type { AdmitResult, CounterCheck } from '../store/kv';
+import { AllowanceCache, CREDITS_CHANGED } from './allowances';
+import { CreditBudget, creditCheck, creditCounterKey, LabelledCheck, LimitScope, rateChecks } from './checks';
+import { limitHeaders, refusalError } from './headers';
+import { CounterStore, ResilienceOptions, ResilientCounters, StoreUnreachableError } from './resilient-counters';
+
+export type LimitDeps = Pick<Deps, 'db' | 'kv' | 'clock' | 'logger' | 'metrics'>;
+
+interface CounterRef {
+  key: string;
+  windowMs?: number;
+  ttlMs?: number;
+}
+
+/** What `admit` reserved for one request: hand it back to `settle` or `refund` exactly once. */
+export interface Admission {
+  readonly keyId: string;
+  readonly userId: string;
+  /** the injected clock's time of admission: settling adjusts the same window buckets */
+  readonly nowMs: number;
+  readonly period: string;
+  /** 'none' when nothing limits this caller; 'local' when admitted by the per-node fallback */
+  readonly store: CounterStore | 'none';
+  readonly estimatedTokens: number;
+  readonly estimatedCostMicros: number;
+  readonly tokenCounter: CounterRef | null;
+  readonly creditCounters: readonly CounterRef[];
+  /** the smaller of the key's and user's balance after this reservation; null = unlimited */
+  readonly creditsRemainingMicros: number | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface AdmitRequest {
+  estimatedTokens: number;
+  estimatedCostMicros: number;
+}
+
+/**
+ * Rate limits and credit budgets for gateway requests. `admit` checks and reserves everything in ONE atomic
+ * counter-store call (one Redis round trip): per-key and per-user request windows, the key's tokens per minute,
+ * and the key's and user's monthly credits. Refusal → 429 `rate_limited` (Retry-After) or 402
+ * `insufficient_credits`, naming the limit.
+ *
+ * When the shared store (Redis) is unreachable: a caller with a credit budget is refused with 503 — credits fail
+ * closed, since a per-node count could overspend N times over. Rate limits alone fall back to the same limits
+ * counted per node (`degraded` is true meanwhile, for /ready), with a warning logged once a minute.
+ */
+export class LimitService {
+  readonly allowances: AllowanceCache;
+  private readonly counters: ResilientCounters;
+  private readonly closed = new WeakSet<Admission>();
+
+  constructor(private readonly deps: LimitDeps, opts: ResilienceOptions = {}) {
+    this.allowances = new AllowanceCache(deps.db);
+    this.counters = new ResilientCounters(deps.kv, deps.logger, opts);
+  }
+
+  /** True while the shared counter store is unreachable (rate limits per node, credit-limited callers refused). */
+  get degraded(): boolean {
+    return this.counters.degraded;
+  }
+
+  async admit(principal: GatewayPrincipal, req: AdmitRequest): Promise<Admission> {
+    const nowMs = this.deps.clock.now();
+    const period = monthOf(nowMs);
+    const plan = await this.allowances.plan(principal.plan);
+    const rate = rateChecks(principal, plan, req.estimatedTokens);
+    const budgets = await this.creditBudgets(principal, plan, period);
+    const msLeft = msUntilNextMonth(nowMs);
+    const credit = budgets.map((b) => creditCheck(b, period, req.estimatedCostMicros, msLeft));
+    let checks = [...rate, ...credit];
+
+    let store: Admission['store'] = 'none';
+    let result: AdmitResult = { ok: true, blocked: -1, states: [] };
+    if (checks.length > 0) {
+      try {
+        result = await this.counters.admitShared(checks.map((c) => c.check), nowMs);
+        store = 'shared';
+      } catch (err) {
+        if (!(err instanceof StoreUnreachableError)) throw err;
+        if (credit.length > 0) {
+          throw new AppError('service_unavailable', 'The credit budget store is unreachable; the request was not made. Try again shortly', {
+            headers: { 'retry-after': '1' },
+          });
+        }
+        checks = rate;
+        result = await this.counters.admitLocal(rate.map((c) => c.check), nowMs);
+        store = 'local';
+      }
+    }
+    if (!result.ok) {
+      const c = checks[result.blocked];
+      if (c.name === 'credits') this.deps.metrics.budgetRefused.labels(c.scope).inc();
+      else this.deps.metrics.rateLimited.labels(c.scope, c.name).inc();
+      throw refusalError(checks, result.states, result.blocked, period);
+    }
+    return this.admission(principal, req, { nowMs, period, store, checks, states: result.states });
+  }
+
+  /** Corrects the reservation to what the request really used. Never throws; failures are logged. */
+  async settle(admission: Admission, actual: { tokens: number; costMicros: number }): Promise<void> {
+    await this.release(admission, actual.tokens - admission.estimatedTokens, actual.costMicros - admission.estimatedCostMicros, 'settle');
+  }
+
+  /** Gives back the tokens and credits reserved for a request that failed upstream. Never throws. */
+  async refund(admission: Admission): Promise<void> {
+    await this.release(admission, -admission.estimatedTokens, -admission.estimatedCostMicros, 'refund');
+  }
+
+  headers(admission: Admission): Record<string, string> {
+    return { ...admission.headers };
+  }
+
+  /**
+   * A plain sliding-window limit outside the gateway path (management endpoints). Uses the shared store, or the
+   * per-node fallback when it is unreachable — never refuses because Redis is down.
+   */
+  async admitWindows(checks: CounterCheck[]): Promise<AdmitResult> {
+    const nowMs = this.deps.clock.now();
+    try {
+      return await this.counters.admitShared(checks, nowMs);
+    } catch (err) {
+      if (!(err instanceof StoreUnreachableError)) throw err;
+      return this.counters.admitLocal(checks, nowMs);
+    }
+  }
+
+  /** The live value of a monthly credit counter (spent + reserved), or null when missing or unreachable. */
+  async creditCounter(scope: LimitScope, id: string, period: string): Promise<number | null> {
+    try {
+      const [value] = await this.counters.peekShared([{ key: creditCounterKey(scope, id, period) }], this.deps.clock.now());
+      return value > 0 ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  invalidatePlans(): void {
+    this.allowances.invalidatePlans();
+  }
+
+  invalidateCredits(userIds: string[] | null): void {
+    this.allowances.invalidateTopUps(userIds);
+  }
+
+  /** Subscribes to the invalidation channels; every node runs this once at boot. */
+  async listen(): Promise<void> {
+    await this.deps.kv.subscribe(PLANS_CHANGED, () => this.invalidatePlans());
+    await this.deps.kv.subscribe(CREDITS_CHANGED, (message) => this.invalidateCredits(decodeChange(message)?.ids ?? null));
+  }
+
+  async close(): Promise<void> {
+    await this.counters.close();
+  }
+
+  private async creditBudgets(principal: GatewayPrincipal, plan: PlanLimits, period: string): Promise<CreditBudget[]> {
+    const keyAllowance = principal.monthlyCreditsMicros;
+    const planAllowance = plan.monthlyCreditsMicros;
+    if (keyAllowance == null && planAllowance == null) return [];
+    const topUps = await this.allowances.topUpsOf(principal.userId, period);
+    const budgets: Promise<CreditBudget>[] = [];
+    const budget = async (scope: LimitScope, id: string, allowanceMicros: number): Promise<CreditBudget> => ({
+      scope,
+      id,
+      allowanceMicros,
+      spentMicros: await this.allowances.spentOf(scope, id, period),
+    });
+    if (keyAllowance != null) budgets.push(budget('key', principal.keyId, keyAllowance + (topUps.keyMicros.get(principal.keyId) ?? 0)));
+    if (planAllowance != null) budgets.push(budget('user', principal.userId, planAllowance + topUps.userMicros));
+    return Promise.all(budgets);
+  }
+
+  private admission(
+    principal: GatewayPrincipal,
+    req: AdmitRequest,
+    a: { nowMs: number; period: string; store: Admission['store']; checks: LabelledCheck[]; states: AdmitResult['states'] },
+  ): Admission {
+    const ref = (c: LabelledCheck): CounterRef => ({ key: c.check.key, windowMs: c.check.windowMs, ttlMs: c.check.ttlMs });
+    const tokens = a.checks.find((c) => c.name === 'tpm');
+    const credits = a.checks.filter((c) => c.name === 'credits');
+    const remaining = credits.map((c) => c.limit - a.states[a.checks.indexOf(c)].used);
+    return {
+      keyId: principal.keyId,
+      userId: principal.userId,
+      nowMs: a.nowMs,
+      period: a.period,
+      store: a.store,
+      estimatedTokens: Math.max(0, Math.round(req.estimatedTokens)),
+      estimatedCostMicros: Math.max(0, Math.round(req.estimatedCostMicros)),
+      tokenCounter: tokens ? ref(tokens) : null,
+      creditCounters: credits.map(ref),
+      creditsRemainingMicros: remaining.length ? Math.min(...remaining) : null,
+      headers: a.store === 'none' ? {} : limitHeaders(a.checks, a.states),
+    };
+  }
+
+  private async release(admission: Admission, tokenDelta: number, costDelta: number, what: 'settle' | 'refund'): Promise<void> {
+    if (this.closed.has(admission)) {
+      this.deps.logger.warn({ keyId: admission.keyId, what }, 'limits: admission already settled or refunded; ignored');
+      return;
+    }
+    this.closed.add(admission);
+    if (admission.store === 'none') return;
+    const store = admission.store;
+    const work: Promise<void>[] = [];
+    const tokens = Math.round(tokenDelta);
+    const cost = Math.round(costDelta);
+    if (admission.tokenCounter && tokens !== 0) work.push(this.counters.adjust(store, admission.tokenCounter, tokens, admission.nowMs));
+    if (cost !== 0) for (const c of admission.creditCounters) work.push(this.counters.adjust(store, c, cost, admission.nowMs));
+    const results = await Promise.allSettled(work);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.deps.logger.error(
+        { keyId: admission.keyId, userId: admission.userId, what, tokens, costMicros: cost, reason: (failed.reason as Error)?.message },
+        'limits: could not adjust counters after the request; they stay at the reserved estimate',
+      );
+    }
+  }
+}
+
+/** Builds the service and subscribes it to plan and credit changes (boot waits at most 5 s for the subscription). */
+export async function createLimitService(deps: LimitDeps, opts?: ResilienceOptions): Promise<LimitService> {
+  const service = new LimitService(deps, opts);
+  const listening = service.listen();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    listening.then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 5000))),
+  ]).finally(() => clearTimeout(timer));
+  if (timedOut) deps.logger.error('limits: could not subscribe to plan/credit changes yet; caches rely on their TTL until it connects');
+  listening.catch((err) => deps.logger.error({ err }, 'limits: subscribing to plan/credit changes failed'));
+  return service;
+}
