@@ -41,7 +41,10 @@ export function opsRouter(deps: Deps, openapi: OpenApiRegistry): Router<AppState
     const [database, store] = await Promise.all([check(() => pingDatabase(deps.db)), check(() => deps.kv.ping())]);
     const ok = database === 'ok' && store === 'ok';
     ctx.status = ok ? 200 : 503;
-    ctx.body = { status: ok ? 'ready' : 'not_ready', checks: { database, [deps.kv.kind === 'redis' ? 'redis' : 'store']: store } };
+    const checks: Record<string, string> = { database, [deps.kv.kind === 'redis' ? 'redis' : 'store']: store };
+    // While the shared counter store is unreachable, rate limits are counted per node and credits are refused.
+    if (deps.limits.degraded) checks.limits = 'degraded: per-node rate limits, credit checks failing closed';
+    ctx.body = { status: ok ? 'ready' : 'not_ready', checks };
   });
   router.get('/metrics', async (ctx) => {
     const token = deps.config.metricsToken;
