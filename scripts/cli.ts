@@ -4,6 +4,10 @@ import { loadConfig, ConfigError } from '../src/config';
 import { createDeps, closeDeps, Deps } from '../src/deps';
 import { createLogger } from '../src/logger';
 import { registerCoreCommands } from './commands/core';
+import { registerKeysCommands } from './commands/keys';
+import { registerAuditCommands } from './commands/audit';
+import { registerWalletCommands } from './commands/wallet';
+import { registerUsageCommands } from './commands/usage';
 
 /**
  * `keywallet` — the same code paths as the HTTP API, run against the configured database.
@@ -24,6 +28,10 @@ export const withDeps: WithDeps = async (fn) => {
 export function buildCli(): Command {
   const program = new Command('keywallet').description('Keywallet gateway administration').showHelpAfterError();
   registerCoreCommands(program, withDeps);
+  registerKeysCommands(program, withDeps);
+  registerAuditCommands(program, withDeps);
+  registerWalletCommands(program, withDeps);
+  registerUsageCommands(program, withDeps);
   return program;
 }
 

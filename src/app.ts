@@ -11,7 +11,6 @@ import { Api, Guards } from './http/api';
 import { jwtGuard, permissionGuard } from './auth/guards';
 import { opsRouter } from './routes/ops';
 import { mountRoutes } from './routes';
-import { AppError } from './http/errors';
 
 function bodyParsers(): Koa.Middleware {
   const llm = bodyParser({ enableTypes: ['json'], jsonLimit: '50mb', encoding: 'utf-8' });
@@ -30,11 +29,7 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   const openapi = new OpenApiRegistry();
   const guards: Guards = {
     jwt: jwtGuard(deps.db, deps.config.jwt),
-    gateway:
-      extra.gatewayGuard ??
-      (async () => {
-        throw new AppError('invalid_api_key', 'Gateway keys are not configured');
-      }),
+    gateway: extra.gatewayGuard ?? deps.keys.guard,
     permission: permissionGuard,
   };
   const recordHttp = (ctx: AppContext, ms: number) => {

@@ -8,6 +8,14 @@ import { RedisKvStore } from './store/redis-kv';
 import { createMetrics, Metrics } from './metrics/metrics';
 import { runBuiltinSeeds } from '../seeds/builtin';
 import { initSodium } from './wallet/crypto';
+import { ServiceRegistry } from './services/registry';
+import { WalletService } from './wallet/service';
+import { createRouter } from './routing/create';
+import type { Router } from './routing/router';
+import { LlmCatalog } from './llm/catalog';
+import { UsageWriter } from './usage/writer';
+import { createGatewayKeyVerifier, GatewayKeyVerifier } from './keys/verify';
+import { createLimitService, LimitService } from './limits/service';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -18,6 +26,20 @@ export interface Deps {
   kv: KvStore;
   metrics: Metrics;
   // capability services: one field each (construction below, at the matching anchor)
+  /** rate limits and credit budgets: admit / settle / refund around every gateway call (limits/service.ts) */
+  limits: LimitService;
+  /** batched, never-blocking usage event writer with daily rollups and retention (usage/writer.ts) */
+  usage: UsageWriter;
+  /** gateway-key verification and the /v1 + /proxy guard (keys/verify.ts) */
+  keys: GatewayKeyVerifier;
+  /** the upstream services, cached in memory and reloaded on 'services:changed' (services/registry.ts) */
+  services: ServiceRegistry;
+  /** provider secrets sealed at rest: CRUD, import, and openSecret for the request path (wallet/service.ts) */
+  wallet: WalletService;
+  /** picks the wallet entry for each upstream call, with quotas, cooldowns and fallback (routing/router.ts) */
+  router: Router;
+  /** model aliases and prices in memory (reloaded on 'aliases:changed'): model resolution and pricing (llm/catalog.ts) */
+  llm: LlmCatalog;
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
 }
@@ -51,17 +73,27 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
   await runBuiltinSeeds(db);
 
-  const deps: Deps = {
+  // capability services are assigned below, at their anchor
+  const deps = {
     config,
     logger,
     clock: overrides.clock ?? systemClock,
     db,
     kv,
     metrics: createMetrics(),
-    closers: [],
-  };
+    closers: [] as Deps['closers'],
+  } as Deps;
   deps.closers.push(() => db.destroy(), () => kv.close());
   // capability services: construct each here, in dependency order, one or two lines each
+  deps.services = await ServiceRegistry.start(deps);
+  deps.wallet = await WalletService.start(deps);
+  deps.router = await createRouter(deps);
+  deps.llm = await LlmCatalog.start(deps);
+  deps.limits = await createLimitService(deps);
+  deps.closers.push(() => deps.limits.close());
+  deps.usage = new UsageWriter({ db, logger, metrics: deps.metrics, clock: deps.clock });
+  deps.closers.push(() => deps.usage.close()); // runs before db.destroy: a graceful shutdown loses no event
+  deps.keys = await createGatewayKeyVerifier(deps);
   return deps;
 }
 

@@ -45,8 +45,20 @@ interface AuditRowContent {
   after: unknown;
 }
 
+/** Hashes exactly the content columns: a row read back from the database also carries id, prev_hash and hash. */
 export function rowHash(prevHash: string, row: AuditRowContent): string {
-  const content = canonicalJson({ ...row, ts: new Date(row.ts).toISOString(), before: row.before ?? null, after: row.after ?? null });
+  const content = canonicalJson({
+    ts: new Date(row.ts).toISOString(),
+    actor_type: row.actor_type,
+    actor_id: row.actor_id ?? null,
+    action: row.action,
+    target_type: row.target_type,
+    target_id: row.target_id ?? null,
+    ip: row.ip ?? null,
+    request_id: row.request_id ?? null,
+    before: row.before ?? null,
+    after: row.after ?? null,
+  });
   return crypto.createHash('sha256').update(prevHash).update('\n').update(content).digest('hex');
 }
 

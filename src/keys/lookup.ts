@@ -1,0 +1,93 @@
+import type { Db } from '../store/db';
+import { parseCidrList, ParsedCidr } from '../http/ip-allow';
+import type { GatewayPrincipal, RateLimits, Scope } from './principal';
+
+/** What the verifier caches per key: the principal plus what is checked per request (network, expiry). */
+export interface VerifiedKey {
+  principal: GatewayPrincipal;
+  allowedIps: ParsedCidr[];
+  /** set when a stored allow-list cannot be read: the key then fails closed, never open */
+  ipListUnreadable: boolean;
+  allowedReferrers: string[];
+  expiresAtMs: number | null;
+}
+
+export type LookupOutcome =
+  | { ok: true; key: VerifiedKey }
+  | { ok: false; reason: 'unknown' | 'revoked' | 'user_disabled' };
+
+/** jsonb arrives parsed from pg; tolerate a string in case a driver hands it over raw. */
+export function jsonValue<T>(value: unknown): T | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value) as T;
+    } catch {
+      return null;
+    }
+  }
+  return value as T;
+}
+
+function timeMs(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const ms = value instanceof Date ? value.getTime() : new Date(String(value)).getTime();
+  return Number.isNaN(ms) ? null : ms;
+}
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** One round trip: the key, its owner and the owner's plan. */
+export async function lookupGatewayKey(db: Db, keyHash: string): Promise<LookupOutcome> {
+  const row = await db('gateway_keys as k')
+    .join('users as u', 'u.id', 'k.user_id')
+    .join('plans as p', 'p.id', 'u.plan_id')
+    .where('k.key_hash', keyHash)
+    .first(
+      'k.id', 'k.user_id', 'k.environment', 'k.scopes', 'k.services', 'k.models', 'k.allowed_ips',
+      'k.allowed_referrers', 'k.expires_at', 'k.limits', 'k.monthly_credits_micros', 'k.status',
+      'u.disabled as user_disabled', 'p.id as plan_id', 'p.rpm as plan_rpm', 'p.rph as plan_rph',
+      'p.rpd as plan_rpd', 'p.tpm as plan_tpm', 'p.monthly_credits_micros as plan_credits_micros',
+      'p.services as plan_services',
+    );
+  if (!row) return { ok: false, reason: 'unknown' };
+  if (row.status !== 'active') return { ok: false, reason: 'revoked' };
+  if (row.user_disabled) return { ok: false, reason: 'user_disabled' };
+  return { ok: true, key: verifiedKeyFromRow(row) };
+}
+
+export function verifiedKeyFromRow(row: Record<string, unknown>): VerifiedKey {
+  const principal: GatewayPrincipal = {
+    keyId: String(row.id),
+    userId: String(row.user_id),
+    environment: row.environment === 'test' ? 'test' : 'live',
+    scopes: jsonValue<Scope[]>(row.scopes) ?? [],
+    services: jsonValue<string[]>(row.services),
+    models: jsonValue<string[]>(row.models),
+    limits: jsonValue<RateLimits>(row.limits),
+    monthlyCreditsMicros: numOrNull(row.monthly_credits_micros),
+    plan: {
+      id: String(row.plan_id),
+      rpm: numOrNull(row.plan_rpm),
+      rph: numOrNull(row.plan_rph),
+      rpd: numOrNull(row.plan_rpd),
+      tpm: numOrNull(row.plan_tpm),
+      monthlyCreditsMicros: numOrNull(row.plan_credits_micros),
+      services: jsonValue<string[]>(row.plan_services),
+    },
+  };
+  let allowedIps: ParsedCidr[] = [];
+  let ipListUnreadable = false;
+  try {
+    allowedIps = parseCidrList(jsonValue<string[]>(row.allowed_ips) ?? []);
+  } catch {
+    ipListUnreadable = true;
+  }
+  return {
+    principal,
+    allowedIps,
+    ipListUnreadable,
+    allowedReferrers: jsonValue<string[]>(row.allowed_referrers) ?? [],
+    expiresAtMs: timeMs(row.expires_at),
+  };
+}

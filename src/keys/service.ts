@@ -1,0 +1,213 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Deps } from '../deps';
+import { AppError, notFound } from '../http/errors';
+import { AuditActor, recordAudit } from '../audit/audit';
+import { formatGatewayKeyHint, gatewayKeyHint, generateGatewayKey, hashGatewayKey } from './key-format';
+import { GatewayKeyRow, keyStatus, presentGatewayKey, PresentedGatewayKey } from './presenter';
+import type { CreateKeyInput, UpdateKeyInput } from './schemas';
+import { publishKeysChanged } from './events';
+
+/** The gateway-key lifecycle, shared by the HTTP routes and the CLI. Every change is audited in its transaction. */
+
+export type KeyServiceDeps = Pick<Deps, 'db' | 'kv' | 'clock' | 'logger' | 'keys'>;
+
+/** Whose keys the caller may touch: their own, or (admins, the CLI) everyone's. */
+export interface KeyAccess {
+  userId: string | null;
+  all: boolean;
+}
+
+export interface IssuedKey {
+  record: PresentedGatewayKey;
+  /** the plaintext, returned once at creation or rotation and never stored */
+  key: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (id: string) => UUID.test(id);
+
+export const jsonb = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** The key's own row if the caller may see it; someone else's key is indistinguishable from a missing one. */
+export async function findAccessibleKey(db: Knex, access: KeyAccess, id: string, forUpdate = false): Promise<GatewayKeyRow> {
+  if (!isUuid(id)) throw notFound('API key');
+  const query = db('gateway_keys').where({ id });
+  if (!access.all) query.andWhere({ user_id: access.userId });
+  if (forUpdate) query.forUpdate();
+  const row = (await query.first()) as GatewayKeyRow | undefined;
+  if (!row) throw notFound('API key');
+  return row;
+}
+
+/** After the commit: this node drops its cache entries at once, the others on the pub/sub message. */
+export async function announceKeyChange(deps: KeyServiceDeps, keyIds: string[]): Promise<void> {
+  deps.keys.invalidateKeys(keyIds);
+  try {
+    await publishKeysChanged(deps.kv, keyIds);
+  } catch (err) {
+    // The change is committed; other nodes still drop stale entries when their cache TTL runs out.
+    deps.logger.error({ err, keyIds }, 'could not announce a gateway key change to other nodes');
+  }
+}
+
+/** Same shape as a schema failure (see http/validate.ts), for checks that need the database or the clock. */
+function fieldError(field: string, message: string): AppError {
+  return new AppError('invalid_request', `Invalid body: body.${field} ${message}`, {
+    param: field,
+    details: [{ path: `body.${field}`, message }],
+  });
+}
+
+function assertFuture(deps: KeyServiceDeps, expiresAt: Date | null | undefined): void {
+  if (expiresAt && expiresAt.getTime() <= deps.clock.now()) {
+    throw fieldError('expiresAt', 'must be in the future');
+  }
+}
+
+async function assertServicesExist(db: Knex, services: string[] | null | undefined): Promise<void> {
+  if (!services?.length) return;
+  const known = new Set<string>(await db('services').whereIn('slug', services).pluck('slug'));
+  const unknown = services.filter((s) => !known.has(s));
+  if (unknown.length) throw fieldError('services', `unknown service: ${unknown.join(', ')}`);
+}
+
+/** Restriction and limit columns from validated input; keys absent from the input are left out. */
+function restrictionColumns(input: Partial<CreateKeyInput>): Record<string, unknown> {
+  const cols: Record<string, unknown> = {};
+  if (input.name !== undefined) cols.name = input.name;
+  if (input.scopes !== undefined) cols.scopes = jsonb(input.scopes);
+  if (input.services !== undefined) cols.services = jsonb(input.services);
+  if (input.models !== undefined) cols.models = jsonb(input.models);
+  if (input.allowedIps !== undefined) cols.allowed_ips = jsonb(input.allowedIps?.length ? input.allowedIps : null);
+  if (input.allowedReferrers !== undefined) cols.allowed_referrers = jsonb(input.allowedReferrers?.length ? input.allowedReferrers : null);
+  if (input.expiresAt !== undefined) cols.expires_at = input.expiresAt;
+  if (input.limits !== undefined) cols.limits = jsonb(input.limits);
+  if (input.monthlyCredits !== undefined) cols.monthly_credits_micros = input.monthlyCredits;
+  return cols;
+}
+
+/** Inserts a fresh key (new random secret) with the given columns; returns the row and the plaintext. */
+export async function insertKey(trx: Knex.Transaction, columns: Record<string, unknown> & { environment: 'live' | 'test' }) {
+  const key = generateGatewayKey(columns.environment);
+  const [row] = await trx('gateway_keys')
+    .insert({
+      id: crypto.randomUUID(),
+      key_hash: hashGatewayKey(key),
+      key_hint: formatGatewayKeyHint(gatewayKeyHint(key)),
+      ...columns,
+    })
+    .returning('*');
+  return { row: row as GatewayKeyRow, key };
+}
+
+export async function createGatewayKey(deps: KeyServiceDeps, access: KeyAccess, input: CreateKeyInput, actor: AuditActor): Promise<IssuedKey> {
+  const ownerId = input.userId ?? access.userId;
+  if (!ownerId) throw new AppError('invalid_request', 'userId is required', { param: 'userId' });
+  if (ownerId !== access.userId && !access.all) throw new AppError('forbidden', 'You may only create API keys for yourself');
+  assertFuture(deps, input.expiresAt);
+  await assertServicesExist(deps.db, input.services);
+  const now = deps.clock.now();
+  const issued = await deps.db.transaction(async (trx) => {
+    const owner = await trx('users').where({ id: ownerId }).first('id', 'disabled');
+    if (!owner) throw notFound('User');
+    if (owner.disabled) throw new AppError('conflict', 'The user is disabled');
+    const { row, key } = await insertKey(trx, { ...restrictionColumns(input), user_id: ownerId, environment: input.environment });
+    const record = presentGatewayKey(row, now);
+    await recordAudit(trx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: row.id, after: record });
+    return { record, key };
+  });
+  // Drops negative cache entries everywhere, so the new key works on every node at once.
+  await announceKeyChange(deps, [issued.record.id]);
+  return issued;
+}
+
+export interface KeyListFilter {
+  userId?: string;
+  status?: 'active' | 'revoked' | 'expired';
+  environment?: 'live' | 'test';
+  limit: number;
+  offset: number;
+}
+
+export async function listGatewayKeys(deps: KeyServiceDeps, access: KeyAccess, filter: KeyListFilter) {
+  if (filter.userId && !access.all && filter.userId !== access.userId) {
+    throw new AppError('forbidden', "You may only list your own API keys");
+  }
+  const userId = access.all ? filter.userId : access.userId;
+  const now = new Date(deps.clock.now());
+  const query = deps.db('gateway_keys');
+  if (userId) query.where({ user_id: userId });
+  if (filter.environment) query.where({ environment: filter.environment });
+  if (filter.status === 'revoked') query.where({ status: 'revoked' });
+  if (filter.status === 'active') query.where({ status: 'active' }).andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', now));
+  if (filter.status === 'expired') query.where({ status: 'active' }).andWhere('expires_at', '<=', now);
+  const [{ count }] = await query.clone().count({ count: '*' });
+  const rows = (await query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(filter.limit)
+    .offset(filter.offset)) as GatewayKeyRow[];
+  return { data: rows.map((r) => presentGatewayKey(r, now.getTime())), total: Number(count), limit: filter.limit, offset: filter.offset };
+}
+
+export async function getGatewayKey(deps: KeyServiceDeps, access: KeyAccess, id: string): Promise<PresentedGatewayKey> {
+  return presentGatewayKey(await findAccessibleKey(deps.db, access, id), deps.clock.now());
+}
+
+export async function updateGatewayKey(
+  deps: KeyServiceDeps,
+  access: KeyAccess,
+  id: string,
+  input: UpdateKeyInput,
+  actor: AuditActor,
+): Promise<PresentedGatewayKey> {
+  assertFuture(deps, input.expiresAt);
+  await assertServicesExist(deps.db, input.services);
+  const now = deps.clock.now();
+  const record = await deps.db.transaction(async (trx) => {
+    const before = await findAccessibleKey(trx, access, id, true);
+    if (before.status === 'revoked') throw new AppError('conflict', 'A revoked API key cannot be changed');
+    const [after] = (await trx('gateway_keys')
+      .where({ id })
+      .update({ ...restrictionColumns(input), updated_at: new Date(now) })
+      .returning('*')) as GatewayKeyRow[];
+    const presented = presentGatewayKey(after, now);
+    await recordAudit(trx, actor, {
+      action: 'api_key.update', targetType: 'api_key', targetId: id, before: presentGatewayKey(before, now), after: presented,
+    });
+    return presented;
+  });
+  await announceKeyChange(deps, [id]);
+  return record;
+}
+
+/** Idempotent: revoking a revoked key returns it unchanged and writes no second audit row. */
+export async function revokeGatewayKey(
+  deps: KeyServiceDeps,
+  access: KeyAccess,
+  id: string,
+  reason: string | undefined,
+  actor: AuditActor,
+): Promise<PresentedGatewayKey> {
+  const now = deps.clock.now();
+  const { record, changed } = await deps.db.transaction(async (trx) => {
+    const before = await findAccessibleKey(trx, access, id, true);
+    if (before.status === 'revoked') return { record: presentGatewayKey(before, now), changed: false };
+    const [after] = (await trx('gateway_keys')
+      .where({ id })
+      .update({ status: 'revoked', revoked_at: new Date(now), revoked_reason: reason ?? null, updated_at: new Date(now) })
+      .returning('*')) as GatewayKeyRow[];
+    const presented = presentGatewayKey(after, now);
+    await recordAudit(trx, actor, {
+      action: 'api_key.revoke', targetType: 'api_key', targetId: id, before: presentGatewayKey(before, now), after: presented,
+    });
+    return { record: presented, changed: true };
+  });
+  if (changed) await announceKeyChange(deps, [id]);
+  return record;
+}
+
+export function isRotatable(row: GatewayKeyRow, nowMs: number): string | null {
+  if (row.replaced_by) return 'the key has already been rotated';
+  const status = keyStatus(row, nowMs);
+  return status === 'active' ? null : `the key is ${status}`;
+}
