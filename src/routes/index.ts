@@ -2,13 +2,38 @@ import type Router from '@koa/router';
 import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import type { AppState } from '../http/context';
+import { walletRoutes } from './wallet';
+import { servicesRoutes } from './services';
+import { modelsRoutes } from './models';
+import { analyticsRoutes } from './analytics';
+import { apiKeysRoutes } from './api-keys';
+import { authRoutes } from './auth';
+import { usersRoutes } from './users';
+import { auditRoutes } from './audit';
+import { plansRoutes } from './plans';
+import { creditsRoutes } from './credits';
+import { proxyRoutes } from './proxy';
+import { routingRoutes } from './routing';
+import { v1Routes } from './v1';
 
 /**
  * Every resource's routes, in one list. A capability adds one line here.
  * `api(tag)` gives a router whose routes document themselves under that OpenAPI tag.
  */
 export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppState>[] {
-  void deps;
-  void api;
-  return [];
+  return [
+    walletRoutes(deps, api),
+    servicesRoutes(deps, api),
+    modelsRoutes(deps, api),
+    analyticsRoutes(deps, api),
+    authRoutes(deps, api),
+    usersRoutes(deps, api),
+    apiKeysRoutes(deps, api),
+    auditRoutes(deps, api),
+    plansRoutes(deps, api),
+    creditsRoutes(deps, api),
+    proxyRoutes(deps, api),
+    routingRoutes(deps, api),
+    v1Routes(deps, api),
+  ];
 }

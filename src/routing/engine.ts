@@ -1,0 +1,162 @@
+import type { Quota } from './quota';
+
+/**
+ * The pure core of routing: which wallet entries may serve a request, and in which order. No I/O, no clock,
+ * no randomness of its own, so every decision can be replayed in a unit test and explained in a dry run.
+ */
+
+export type Environment = 'live' | 'test';
+
+/** What routing needs to know about a wallet entry (never its secret). */
+export interface RoutableEntry {
+  id: string;
+  service: string;
+  label: string;
+  tier: 'free' | 'paid';
+  priority: number;
+  weight: number;
+  environment: Environment;
+  status: 'active' | 'disabled' | 'invalid';
+  quota: Quota | null;
+}
+
+/** What routing knows about the entries right now (cooldowns shared across nodes, quota counters, load). */
+export interface RoutingState {
+  /** entry id → ms until which it must not be used (429, 5xx, timeout, connection error) */
+  cooldownUntil: Map<string, number>;
+  /** entries whose quota cannot take this request in the current period */
+  quotaExhausted: Set<string>;
+  /** entry id → ms until which its upstream said it has nothing left (rate-limit headers): tried last */
+  steerAway: Map<string, number>;
+  /** entry id → requests recently sent through it (for least-used ordering among equals) */
+  leastUsed: Map<string, number>;
+}
+
+export type SkipReason = 'disabled' | 'invalid' | 'cooling_down' | 'quota_exhausted';
+
+export interface OrderRequest {
+  service: string;
+  environment: Environment;
+  /**
+   * Among entries of equal tier and priority: 'weighted' draws by weight, 'least_used' takes the least used
+   * first, 'auto' (default) draws by weight when the weights differ and takes the least used when they are equal.
+   */
+  strategy?: 'auto' | 'weighted' | 'least_used';
+  /** a number in [0, 1); Math.random unless a test injects its own */
+  random?: () => number;
+}
+
+export interface OrderedCandidate<E extends RoutableEntry = RoutableEntry> {
+  entry: E;
+  /** why it sits where it does, e.g. "free tier, priority 10, weight 3 of 4" */
+  why: string;
+  steered: boolean;
+}
+
+export interface OrderResult<E extends RoutableEntry = RoutableEntry> {
+  ordered: E[];
+  /** the same entries as `ordered`, with the reason for each place */
+  explained: OrderedCandidate<E>[];
+  skipped: { id: string; reason: SkipReason; until?: number }[];
+}
+
+const TIER_RANK: Record<RoutableEntry['tier'], number> = { free: 0, paid: 1 };
+
+function skipReason(entry: RoutableEntry, state: RoutingState, nowMs: number): SkipReason | null {
+  if (entry.status === 'disabled') return 'disabled';
+  if (entry.status === 'invalid') return 'invalid';
+  if ((state.cooldownUntil.get(entry.id) ?? 0) > nowMs) return 'cooling_down';
+  if (state.quotaExhausted.has(entry.id)) return 'quota_exhausted';
+  return null;
+}
+
+/** Weighted shuffle without replacement: each pick takes an entry with probability weight / remaining weight. */
+function weightedShuffle<E extends RoutableEntry>(group: E[], random: () => number): E[] {
+  const pool = [...group];
+  const out: E[] = [];
+  while (pool.length) {
+    const weights = pool.map((e) => Math.max(0, e.weight));
+    const total = weights.reduce((a, b) => a + b, 0);
+    let index = 0;
+    if (total > 0) {
+      let point = random() * total;
+      index = weights.findIndex((w) => (point -= w) < 0);
+      if (index < 0) index = weights.findIndex((w) => w > 0); // guards a random() that returns 1
+    }
+    out.push(pool.splice(index, 1)[0]);
+  }
+  return out;
+}
+
+function leastUsedFirst<E extends RoutableEntry>(group: E[], state: RoutingState, random: () => number): E[] {
+  // Random tie-break so that nodes with no history yet do not all pile onto the same entry.
+  const keyed = group.map((entry) => ({ entry, used: state.leastUsed.get(entry.id) ?? 0, tie: random() }));
+  keyed.sort((a, b) => a.used - b.used || a.tie - b.tie);
+  return keyed.map((k) => k.entry);
+}
+
+function orderGroup<E extends RoutableEntry>(group: E[], state: RoutingState, req: OrderRequest, random: () => number) {
+  if (group.length < 2) return { entries: group, how: '' };
+  const strategy = req.strategy ?? 'auto';
+  const weightsDiffer = group.some((e) => e.weight !== group[0].weight);
+  if (strategy === 'weighted' || (strategy === 'auto' && weightsDiffer)) {
+    return { entries: weightedShuffle(group, random), how: 'weighted draw' };
+  }
+  return { entries: leastUsedFirst(group, state, random), how: 'least used' };
+}
+
+function describe(entry: RoutableEntry, group: RoutableEntry[], how: string, steered: boolean): string {
+  const parts = [`${entry.tier} tier`, `priority ${entry.priority}`];
+  if (group.length > 1) {
+    const total = group.reduce((sum, e) => sum + Math.max(0, e.weight), 0);
+    parts.push(`weight ${entry.weight} of ${total}`, how);
+  }
+  if (steered) parts.push('upstream reported no capacity left: tried last');
+  return parts.join(', ');
+}
+
+/**
+ * Candidates for one request in the order to try them: only entries of the service and the caller's
+ * environment (a kw_test_ key reaches only `test` entries); disabled, invalid, cooling-down and out-of-quota
+ * entries are skipped with their reason. Order: free tier before paid, then priority (lower first), then
+ * weight / least used among equals. Entries whose upstream said they are out of capacity come last.
+ */
+export function orderCandidates<E extends RoutableEntry>(
+  entries: readonly E[],
+  state: RoutingState,
+  nowMs: number,
+  req: OrderRequest,
+): OrderResult<E> {
+  const random = req.random ?? Math.random;
+  const skipped: OrderResult<E>['skipped'] = [];
+  const usable: E[] = [];
+  for (const entry of entries) {
+    if (entry.service !== req.service || entry.environment !== req.environment) continue;
+    const reason = skipReason(entry, state, nowMs);
+    if (!reason) usable.push(entry);
+    else skipped.push(reason === 'cooling_down' ? { id: entry.id, reason, until: state.cooldownUntil.get(entry.id) } : { id: entry.id, reason });
+  }
+
+  const isSteered = (e: E) => (state.steerAway.get(e.id) ?? 0) > nowMs;
+  const groups = new Map<string, E[]>();
+  for (const entry of usable) {
+    const key = `${isSteered(entry) ? 1 : 0}|${TIER_RANK[entry.tier]}|${entry.priority}`;
+    groups.set(key, [...(groups.get(key) ?? []), entry]);
+  }
+  const groupOrder = [...groups.keys()].sort((a, b) => {
+    const [sa, ta, pa] = a.split('|').map(Number);
+    const [sb, tb, pb] = b.split('|').map(Number);
+    return sa - sb || ta - tb || pa - pb;
+  });
+
+  const explained: OrderedCandidate<E>[] = [];
+  for (const key of groupOrder) {
+    const group = groups.get(key)!;
+    const { entries: ordered, how } = orderGroup(group, state, req, random);
+    for (const entry of ordered) {
+      const steered = isSteered(entry);
+      explained.push({ entry, steered, why: describe(entry, group, how, steered) });
+    }
+  }
+  return { ordered: explained.map((c) => c.entry), explained, skipped };
+}

@@ -1,0 +1,79 @@
+import type { Service } from '../services/service';
+import type { WalletEntry } from '../wallet/repository';
+import type { Environment, RoutableEntry, SkipReason } from './engine';
+
+/** The contract between the router and the surfaces that call it (/proxy, /v1). */
+
+/** A wallet entry as the wallet hands it out: no secret (the sealed form rides along, not enumerable). */
+export type WalletEntryView = WalletEntry;
+export type ServiceView = Pick<Service, 'slug' | 'kind' | 'baseUrl' | 'auth' | 'timeoutMs' | 'costPerCallMicros' | 'allowPrivate'>;
+
+export interface RouteRequest {
+  service: string;
+  environment: Environment;
+  model?: string | null;
+  /** what one call consumes up front from an entry's quota, in each unit a quota may count */
+  quotaCost: { requests: number; tokens: number; creditsMicros: number };
+  /** upstream attempts at most (default 3) */
+  maxAttempts?: number;
+}
+
+export interface AttemptContext {
+  entry: WalletEntryView;
+  secret: string;
+  service: ServiceView;
+  /** 1 for the first attempt */
+  attempt: number;
+  /** fires when the service's timeout elapses (until `attempt` returns) */
+  signal: AbortSignal;
+  /** when the entry's quota was admitted (pass to Router.settleQuota) */
+  admittedAtMs: number;
+}
+
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
+export type RetryReason = 'rate_limited' | 'server_error' | 'timeout' | 'connection_error' | 'overloaded';
+
+export type AttemptOutcome<T> =
+  /** any final answer, including upstream 4xx other than 401/403/429; `headers` steer (rate-limit headers) */
+  | { kind: 'ok'; value: T; status?: number; headers?: UpstreamHeaders }
+  | { kind: 'retry'; reason: RetryReason; status?: number; retryAfterMs?: number; headers?: UpstreamHeaders }
+  /** 401/403: the entry is marked invalid (audited, alert logged) and the next candidate is tried */
+  | { kind: 'invalid'; status: number };
+
+export interface AttemptRecord {
+  entryId: string;
+  outcome: 'ok' | RetryReason | 'invalid' | 'skipped';
+  status?: number;
+  reason?: string;
+}
+
+export interface RouteResult<T> {
+  value: T;
+  entry: WalletEntryView;
+  attempts: number;
+  /** short, for the x-keywallet-route header */
+  decision: string;
+  /** every entry considered, in order, with what happened */
+  trail: AttemptRecord[];
+}
+
+export interface ExplainedCandidate {
+  id: string;
+  label: string;
+  tier: RoutableEntry['tier'];
+  priority: number;
+  weight: number;
+  why: string;
+  quota: { limit: number; unit: string; period: string; used: number } | null;
+}
+
+export interface Explanation {
+  service: string;
+  environment: Environment;
+  model: string | null;
+  candidates: ExplainedCandidate[];
+  skipped: { id: string; label: string; reason: SkipReason; until?: string }[];
+  /** the same short decision the x-keywallet-route header would carry */
+  decision: string;
+}

@@ -1,0 +1,264 @@
+import type { Clock } from '../clock';
+import type { GatewayCall } from '../gateway/call';
+import { AppError } from '../http/errors';
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics/metrics';
+import type { Service } from '../services/service';
+import type { KvStore } from '../store/kv';
+import type { CandidateSource } from './candidates';
+import type { CooldownTracker } from './cooldown';
+import { allAttemptsFailed, decisionText, noProviderKey } from './decision';
+import { orderCandidates, type OrderResult } from './engine';
+import { EntryBook } from './entry-book';
+import { consumeQuota, counterCost, peekQuotaUse, quotaHasRoom, refundQuota } from './entry-quota';
+import { Quota, quotaCounter } from './quota';
+import { quotaToApi } from '../wallet/presenter';
+import type { AttemptContext, AttemptOutcome, AttemptRecord, Explanation, RouteRequest, RouteResult, WalletEntryView } from './router-types';
+import { cooldownFor, exhaustedFor, type HeaderBag } from './upstream-signals';
+
+export type * from './router-types';
+
+/** What the router needs from the wallet: the secret of an entry, and a way to retire a dead one. */
+export interface RouterWallet {
+  /** throws (WalletEntryUnusable) when the entry cannot be opened: the router skips it */
+  openSecret(entry: WalletEntryView): Promise<string>;
+  /** audited by the wallet, announced on 'wallet:changed' */
+  markInvalid(entryId: string, reason: string): Promise<unknown>;
+}
+
+export interface RouterDeps {
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  kv: KvStore;
+  services: { get(slug: string): Service | undefined };
+  wallet: RouterWallet;
+  candidates: CandidateSource;
+  cooldowns: CooldownTracker;
+  /** used when a service has no timeout of its own */
+  defaultTimeoutMs: number;
+  random?: () => number;
+}
+
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+/**
+ * Picks the wallet entry for each upstream call and falls back across entries: quota consumed atomically per
+ * entry (shared counters, exact across nodes), cooldowns shared across nodes, 401/403 retiring an entry, and
+ * every decision explainable (the trail, the x-keywallet-route text, and `explain` as a dry run).
+ */
+export class Router {
+  private readonly book: EntryBook;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.book = new EntryBook(deps.metrics);
+  }
+
+  async route<T>(req: RouteRequest, attempt: (a: AttemptContext) => Promise<AttemptOutcome<T>>, call?: GatewayCall): Promise<RouteResult<T>> {
+    const service = this.serviceFor(req.service);
+    if (call) call.service ??= service.slug;
+    const now = this.deps.clock.now();
+    const plan = await this.plan(req, now);
+    const maxAttempts = Math.max(1, req.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    const trail: AttemptRecord[] = [];
+    let attempts = 0;
+
+    // Counted when routing really moves on to another candidate, by why it left the previous one.
+    let leftBecause: string | null = null;
+    for (const entry of plan.ordered) {
+      if (attempts >= maxAttempts) break;
+      if (leftBecause) this.deps.metrics.fallbacks.labels(service.slug, leftBecause).inc();
+      leftBecause = null;
+      const admittedAtMs = this.deps.clock.now();
+      if (!(await consumeQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs))) {
+        trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'quota_exhausted' });
+        leftBecause = 'quota_exhausted';
+        continue;
+      }
+      const secret = await this.openSecret(entry);
+      if (secret === null) {
+        await refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs);
+        trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'decrypt_failed' });
+        leftBecause = 'decrypt_failed';
+        continue;
+      }
+      attempts += 1;
+      this.book.noteUse(entry.id);
+      if (call) {
+        call.walletEntryId = entry.id;
+        call.attempts = attempts;
+      }
+      const started = performance.now();
+      const outcome = await this.runAttempt(attempt, { entry, secret, service, attempt: attempts, admittedAtMs }, () =>
+        refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      this.deps.metrics.upstreamDuration.labels(service.slug).observe(seconds);
+      if (call) call.upstreamLatencyMs = Math.round(seconds * 1000);
+
+      if (outcome.kind === 'ok') {
+        const status = outcome.status;
+        this.deps.metrics.upstreamAttempts.labels(service.slug, status !== undefined && status >= 400 ? 'client_error' : 'ok').inc();
+        this.book.setUp(entry, 1);
+        trail.push({ entryId: entry.id, outcome: 'ok', status });
+        await this.steer(entry, outcome.headers);
+        const decision = decisionText(trail, plan.ordered.length, plan.skipped.length);
+        this.logDecision(req, trail, decision, call);
+        return { value: outcome.value, entry, attempts, decision, trail };
+      }
+      // not served: the quota share goes back (the upstream did not count it either, or failed)
+      await refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs);
+      if (outcome.kind === 'invalid') {
+        trail.push({ entryId: entry.id, outcome: 'invalid', status: outcome.status });
+        this.deps.metrics.upstreamAttempts.labels(service.slug, 'unauthorized').inc();
+        leftBecause = 'invalid';
+        await this.retire(entry, outcome.status);
+        continue;
+      }
+      trail.push({ entryId: entry.id, outcome: outcome.reason, status: outcome.status });
+      const metricOutcome = outcome.reason === 'overloaded' ? 'server_error' : outcome.reason;
+      this.deps.metrics.upstreamAttempts.labels(service.slug, metricOutcome).inc();
+      leftBecause = outcome.reason;
+      this.book.setUp(entry, 0);
+      await this.deps.cooldowns.coolDown(entry.id, cooldownFor(outcome.reason, outcome.retryAfterMs));
+    }
+
+    const decision = decisionText(trail, plan.ordered.length, plan.skipped.length);
+    this.logDecision(req, trail, decision, call);
+    if (attempts === 0) {
+      const skipped = [...plan.skipped, ...trail.map((t) => ({ reason: t.reason ?? 'skipped' }))];
+      throw noProviderKey(service.slug, skipped, this.deps.clock.now(), decision);
+    }
+    throw allAttemptsFailed(service.slug, trail, decision);
+  }
+
+  /** The same decision as `route`, as a dry run: nothing consumed, nothing called. */
+  async explain(req: Pick<RouteRequest, 'service' | 'environment' | 'model'> & { quotaCost?: RouteRequest['quotaCost'] }): Promise<Explanation> {
+    this.serviceFor(req.service, { allowDisabled: true });
+    const now = this.deps.clock.now();
+    const quotaCost = req.quotaCost ?? { requests: 1, tokens: 0, creditsMicros: 0 };
+    const plan = await this.plan({ ...req, quotaCost }, now, { includeInactive: true });
+    const byId = new Map(plan.entries.map((e, i) => [e.id, { entry: e, used: plan.used[i] }]));
+    const quotaOf = (id: string) => {
+      const { entry, used } = byId.get(id)!;
+      return entry.quota && used !== null
+        ? { ...quotaToApi(entry.quota), used: entry.quota.unit === 'credits' ? used / 1_000_000 : used }
+        : null;
+    };
+    return {
+      service: req.service,
+      environment: req.environment,
+      model: req.model ?? null,
+      candidates: plan.explained.map(({ entry, why }) => ({
+        id: entry.id, label: entry.label, tier: entry.tier, priority: entry.priority, weight: entry.weight, why, quota: quotaOf(entry.id),
+      })),
+      skipped: plan.skipped.map((s) => ({
+        id: s.id,
+        label: byId.get(s.id)!.entry.label,
+        reason: s.reason,
+        ...(s.until ? { until: new Date(s.until).toISOString() } : {}),
+      })),
+      decision: decisionText([], plan.ordered.length, plan.skipped.length),
+    };
+  }
+
+  /**
+   * For `tokens` / `credits` quotas: adds what was really used minus what was admitted up front. `delta` is in
+   * counter units (tokens; micro-credits for a credits quota), `nowAtAdmit` is AttemptContext.admittedAtMs.
+   */
+  async settleQuota(entryId: string, quota: Quota, nowAtAdmit: number, delta: number): Promise<void> {
+    if (!delta) return;
+    await this.deps.kv.adjust(quotaCounter(entryId, quota, nowAtAdmit, 0), Math.round(delta), nowAtAdmit);
+  }
+
+  private serviceFor(slug: string, opts: { allowDisabled?: boolean } = {}): Service {
+    const service = this.deps.services.get(slug);
+    if (!service) throw new AppError('not_found', `Unknown service '${slug}'`);
+    if (!service.enabled && !opts.allowDisabled) throw new AppError('service_unavailable', `Service '${slug}' is disabled`);
+    return service;
+  }
+
+  private async plan(
+    req: RouteRequest,
+    now: number,
+    opts: { includeInactive?: boolean } = {},
+  ): Promise<OrderResult<WalletEntryView> & { entries: WalletEntryView[]; used: (number | null)[] }> {
+    const { candidates } = this.deps;
+    const entries = await (opts.includeInactive ? candidates.all(req.service, req.environment) : candidates.active(req.service, req.environment));
+    const [snapshot, used] = await Promise.all([
+      this.deps.cooldowns.snapshot(entries.map((e) => e.id)),
+      peekQuotaUse(this.deps.kv, entries, now),
+    ]);
+    const quotaExhausted = new Set<string>();
+    entries.forEach((e, i) => {
+      if (e.quota && !quotaHasRoom(e.quota, used[i]!, counterCost(e.quota, req.quotaCost))) quotaExhausted.add(e.id);
+    });
+    this.book.decay(now);
+    const result = orderCandidates(
+      entries,
+      { ...snapshot, quotaExhausted, leastUsed: this.book.load },
+      now,
+      { service: req.service, environment: req.environment, random: this.deps.random },
+    );
+    entries.forEach((e, i) => {
+      this.book.setUp(e, e.status === 'active' && !snapshot.cooldownUntil.has(e.id) ? 1 : 0);
+      if (e.quota && used[i] !== null) this.book.quotaRemaining(e, used[i]!, e.quota.limit);
+    });
+    return { ...result, entries, used };
+  }
+
+  private async openSecret(entry: WalletEntryView): Promise<string | null> {
+    try {
+      return await this.deps.wallet.openSecret(entry);
+    } catch (err) {
+      // The wallet records why the entry is unusable; the error never carries key material.
+      this.deps.logger.error({ entryId: entry.id, service: entry.service, code: (err as { code?: string }).code }, 'could not open a wallet entry; skipping it');
+      return null;
+    }
+  }
+
+  /** Runs one attempt under the service's timeout; a throw that is not the timeout ends the routing. */
+  private async runAttempt<T>(
+    attempt: (a: AttemptContext) => Promise<AttemptOutcome<T>>,
+    ctx: Omit<AttemptContext, 'signal'>,
+    onThrow: () => Promise<void>,
+  ): Promise<AttemptOutcome<T>> {
+    const controller = new AbortController();
+    const timeoutMs = ctx.service.timeoutMs ?? this.deps.defaultTimeoutMs;
+    const timer = setTimeout(() => controller.abort(new Error('upstream timeout')), timeoutMs);
+    try {
+      return await attempt({ ...ctx, signal: controller.signal });
+    } catch (err) {
+      if (controller.signal.aborted) return { kind: 'retry', reason: 'timeout' };
+      await onThrow();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async steer(entry: WalletEntryView, headers: HeaderBag | undefined): Promise<void> {
+    const ms = exhaustedFor(headers, this.deps.clock.now());
+    if (ms !== undefined) await this.deps.cooldowns.steerAway(entry.id, ms);
+  }
+
+  private async retire(entry: WalletEntryView, status: number): Promise<void> {
+    this.book.setUp(entry, 0);
+    this.deps.logger.error(
+      { alert: 'wallet_entry_invalid', entryId: entry.id, service: entry.service, upstreamStatus: status },
+      'upstream refused a wallet entry; marked invalid',
+    );
+    try {
+      await this.deps.wallet.markInvalid(entry.id, `upstream ${status}`);
+    } catch (err) {
+      this.deps.logger.error({ err, entryId: entry.id }, 'could not mark a wallet entry invalid');
+    }
+  }
+
+  private logDecision(req: RouteRequest, trail: AttemptRecord[], decision: string, call?: GatewayCall): void {
+    const fellBack = trail.length > 1 || trail.some((t) => t.outcome !== 'ok');
+    const line = { requestId: call?.requestId, service: req.service, environment: req.environment, model: req.model ?? undefined, route: decision };
+    if (fellBack) this.deps.logger.info(line, 'routing fell back');
+    else this.deps.logger.debug(line, 'routed');
+  }
+}

@@ -1,0 +1,113 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { envelopeBody, envelopeSchema, envelopeService } from '../../src/proxy/envelope';
+import { forward, UpstreamAgents } from '../../src/proxy/forward';
+import type { GatewayPrincipal } from '../../src/keys/principal';
+import type { Service } from '../../src/services/service';
+
+describe('forward: classifying upstream answers', () => {
+  let server: http.Server;
+  let base: string;
+  const agents = new UpstreamAgents();
+  const service = { slug: 's', auth: { type: 'bearer' as const }, allowPrivate: true };
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const status = Number(new URL(req.url!, 'http://x').searchParams.get('status') ?? 200);
+      const headers: Record<string, string> = { 'content-type': 'application/json', connection: 'keep-alive', 'x-ratelimit-remaining-requests': '0' };
+      if (status === 429) headers['retry-after'] = '2';
+      res.writeHead(status, headers).end(JSON.stringify({ status }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await agents.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const send = (status: number, signal = new AbortController().signal) =>
+    forward(agents, { service, secret: 'sekrit', url: new URL(`${base}/x?status=${status}`), method: 'GET', headers: {}, body: null, signal }, Date.now());
+
+  it.each([
+    [200, 'ok'],
+    [404, 'ok'],
+    [422, 'ok'],
+    [401, 'invalid'],
+    [403, 'invalid'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [502, 'retry'],
+    [503, 'retry'],
+    [504, 'retry'],
+    [529, 'retry'],
+  ])('%d → %s', async (status, kind) => {
+    const outcome = await send(status);
+    expect(outcome.kind).toBe(kind);
+    if (outcome.kind === 'ok') {
+      expect(outcome.value.status).toBe(status);
+      expect(outcome.value.headers.connection).toBeUndefined();
+      expect(outcome.headers?.['x-ratelimit-remaining-requests']).toBe('0');
+      outcome.value.body.resume();
+    }
+  });
+
+  it('a 429 carries its Retry-After; 529 is "overloaded"', async () => {
+    expect(await send(429)).toMatchObject({ kind: 'retry', reason: 'rate_limited', status: 429, retryAfterMs: 2000 });
+    expect(await send(529)).toMatchObject({ kind: 'retry', reason: 'overloaded', status: 529 });
+  });
+
+  it('an aborted request is a timeout; a refused connection is a connection error', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    expect(await send(200, controller.signal)).toMatchObject({ kind: 'retry', reason: 'timeout' });
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const outcome = await forward(
+      agents,
+      { service, secret: 's', url: new URL(`http://127.0.0.1:${port}/`), method: 'GET', headers: {}, body: null, signal: new AbortController().signal },
+      Date.now(),
+    );
+    expect(outcome).toMatchObject({ kind: 'retry', reason: 'connection_error' });
+  });
+
+  it('refuses a private literal address for a public-only service before connecting', async () => {
+    const publicOnly = { ...service, allowPrivate: false };
+    await expect(
+      forward(agents, { service: publicOnly, secret: 's', url: new URL(`${base}/x`), method: 'GET', headers: {}, body: null, signal: new AbortController().signal }, Date.now()),
+    ).rejects.toMatchObject({ code: 'EPRIVATEADDR' });
+  });
+});
+
+describe('envelope', () => {
+  const principal = { services: null, plan: { services: null } } as unknown as GatewayPrincipal;
+  const svc = (slug: string, kind: 'rest' | 'llm' = 'rest', enabled = true) => ({ slug, kind, enabled }) as Service;
+  const parse = (v: unknown) => envelopeSchema.parse(v);
+
+  it('takes the service from the body, then the hint, then the only REST service allowed', () => {
+    const services = [svc('stripe'), svc('openweather'), svc('openai', 'llm')];
+    expect(envelopeService(parse({ service: 'stripe', endpoint: '/x' }), 'openweather', principal, services)).toBe('stripe');
+    expect(envelopeService(parse({ endpoint: '/x' }), 'OpenWeather', principal, services)).toBe('openweather');
+    expect(() => envelopeService(parse({ endpoint: '/x' }), '', principal, services)).toThrow(/Name the upstream service/);
+    const onlyStripe = { services: ['stripe', 'openai'], plan: { services: null } } as unknown as GatewayPrincipal;
+    expect(envelopeService(parse({ endpoint: '/x' }), '', onlyStripe, services)).toBe('stripe');
+  });
+
+  it('defaults the method to GET and upper-cases it', () => {
+    expect(parse({ endpoint: '/x' }).method).toBe('GET');
+    expect(parse({ endpoint: '/x', method: 'patch' }).method).toBe('PATCH');
+    expect(() => parse({ endpoint: '/x', method: 'CONNECT' })).toThrow();
+    expect(() => parse({ endpoint: '/x', headers: { 'x-a': 'line\r\nbreak' } })).toThrow();
+  });
+
+  it('encodes bodies: JSON by default, text as is, forms on request, nothing for GET', () => {
+    expect(envelopeBody(parse({ endpoint: '/x', method: 'POST', body: { a: [1, 2] } }))).toEqual({ body: Buffer.from('{"a":[1,2]}'), contentType: 'application/json' });
+    expect(envelopeBody(parse({ endpoint: '/x', method: 'POST', body: 'plain' }))).toEqual({ body: Buffer.from('plain'), contentType: 'text/plain; charset=utf-8' });
+    const form = envelopeBody(parse({ endpoint: '/x', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: { a: 1, items: [{ price: 'p1' }] } }));
+    expect(form.body!.toString()).toBe('a=1&items%5B0%5D%5Bprice%5D=p1');
+    expect(envelopeBody(parse({ endpoint: '/x', method: 'GET', body: { a: 1 } }))).toEqual({ body: null, contentType: null });
+  });
+});
