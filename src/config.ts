@@ -42,6 +42,7 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default('*'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+  USAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
   ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
 });
 
@@ -66,6 +67,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   upstreamTimeoutMs: number;
   anthropicVersion: string;
+  /** raw usage events older than this are deleted (daily rollups are kept); 0 keeps them forever */
+  usageRetentionDays: number;
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
   warnings: string[];
 }
@@ -120,6 +123,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     anthropicVersion: e.ANTHROPIC_VERSION,
+    usageRetentionDays: e.USAGE_RETENTION_DAYS,
     warnings,
   };
 }

@@ -91,7 +91,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   deps.llm = await LlmCatalog.start(deps);
   deps.limits = await createLimitService(deps);
   deps.closers.push(() => deps.limits.close());
-  deps.usage = new UsageWriter({ db, logger, metrics: deps.metrics, clock: deps.clock });
+  deps.usage = new UsageWriter({ db, logger, metrics: deps.metrics, clock: deps.clock, retentionDays: config.usageRetentionDays });
   deps.closers.push(() => deps.usage.close()); // runs before db.destroy: a graceful shutdown loses no event
   deps.keys = await createGatewayKeyVerifier(deps);
   return deps;

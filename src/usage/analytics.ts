@@ -1,0 +1,144 @@
+import type { Knex } from 'knex';
+import type { Db } from '../store/db';
+import { NO_ID } from './event';
+import type { Period } from './period';
+
+/**
+ * Usage analytics, read from the usage_daily rollups only (never the raw events), so a report over a year
+ * reads at most a few rows per day and key. The HTTP routes and the CLI report both call these functions.
+ */
+export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface UsageFilter extends Period {
+  service?: string;
+  model?: string;
+  userId?: string;
+  keyId?: string;
+}
+
+export interface UsageTotals {
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  /** credits; 1 credit = 1 USD */
+  costUsd: number;
+  avgLatencyMs: number;
+}
+
+export interface UsageRow extends UsageTotals {
+  /** the day, service, model or id; null where the events had none (e.g. refused before a key was known) */
+  group: string | null;
+  /** readable name: the user's email, the key's or wallet entry's name; the group itself otherwise */
+  label: string | null;
+}
+
+// usage_daily stores "none" as '' and the zero uuid (they are part of its primary key); reports say null.
+const GROUP_EXPR: Record<GroupBy, string> = {
+  day: `to_char(day, 'YYYY-MM-DD')`,
+  service: `nullif(service, '')`,
+  model: `nullif(model, '')`,
+  key: `nullif(gateway_key_id, '${NO_ID}')::text`,
+  user: `nullif(user_id, '${NO_ID}')::text`,
+  providerKey: `nullif(wallet_entry_id, '${NO_ID}')::text`,
+};
+
+const SUMS =
+  'coalesce(sum(requests), 0) as requests, coalesce(sum(errors), 0) as errors, ' +
+  'coalesce(sum(prompt_tokens), 0) as prompt_tokens, coalesce(sum(completion_tokens), 0) as completion_tokens, ' +
+  'coalesce(sum(cost_micros), 0) as cost_micros, coalesce(sum(latency_ms_sum), 0) as latency_ms_sum';
+
+interface SumsRow {
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_micros: number;
+  latency_ms_sum: number;
+}
+
+function scoped(db: Db, f: UsageFilter): Knex.QueryBuilder {
+  const q = db('usage_daily').whereBetween('day', [f.from, f.to]);
+  if (f.service !== undefined) q.where('service', f.service);
+  if (f.model !== undefined) q.where('model', f.model);
+  if (f.userId !== undefined) q.where('user_id', f.userId);
+  if (f.keyId !== undefined) q.where('gateway_key_id', f.keyId);
+  return q;
+}
+
+function present(r: SumsRow): UsageTotals {
+  const requests = Number(r.requests);
+  const costMicros = Number(r.cost_micros);
+  return {
+    requests,
+    errors: Number(r.errors),
+    promptTokens: Number(r.prompt_tokens),
+    completionTokens: Number(r.completion_tokens),
+    costMicros,
+    costUsd: costMicros / 1_000_000,
+    avgLatencyMs: requests ? Math.round(Number(r.latency_ms_sum) / requests) : 0,
+  };
+}
+
+export async function usageTotals(db: Db, filter: UsageFilter): Promise<UsageTotals> {
+  const [row] = await scoped(db, filter).select(db.raw(SUMS));
+  return present(row as SumsRow);
+}
+
+/** One row per group; days in order, everything else by cost then requests, largest first. */
+export async function usageReport(
+  db: Db,
+  filter: UsageFilter,
+  groupBy: GroupBy,
+  opts: { limit?: number } = {},
+): Promise<UsageRow[]> {
+  const q = scoped(db, filter)
+    .select(db.raw(`${GROUP_EXPR[groupBy]} as grp, ${SUMS}`))
+    .groupByRaw('1')
+    .orderByRaw(groupBy === 'day' ? '1' : 'sum(cost_micros) desc, sum(requests) desc, 1 nulls last');
+  if (opts.limit !== undefined) q.limit(opts.limit);
+  const rows = (await q) as (SumsRow & { grp: string | null })[];
+  const labels = await labelsFor(db, groupBy, rows.map((r) => r.grp).filter((g): g is string => g !== null));
+  return rows.map((r) => ({ group: r.grp, label: r.grp === null ? null : labels.get(r.grp) ?? r.grp, ...present(r) }));
+}
+
+/** Display names for id groups; ids of deleted rows keep the id as their label. */
+async function labelsFor(db: Db, groupBy: GroupBy, ids: string[]): Promise<Map<string, string>> {
+  const source = {
+    user: { table: 'users', column: 'email' },
+    key: { table: 'gateway_keys', column: 'name' },
+    providerKey: { table: 'wallet_entries', column: 'label' },
+  }[groupBy as 'user' | 'key' | 'providerKey'];
+  if (!source || !ids.length) return new Map();
+  const rows = (await db(source.table).whereIn('id', ids).select('id', `${source.column} as label`)) as {
+    id: string;
+    label: string;
+  }[];
+  return new Map(rows.map((r) => [r.id, r.label]));
+}
+
+export interface UsageOverview {
+  from: string;
+  to: string;
+  totals: UsageTotals & { errorRate: number; totalTokens: number };
+  top: { services: UsageRow[]; models: UsageRow[]; users: UsageRow[]; keys: UsageRow[] };
+}
+
+export async function usageOverview(db: Db, filter: UsageFilter, topN = 5): Promise<UsageOverview> {
+  const totals = await usageTotals(db, filter);
+  const [services, models, users, keys] = await Promise.all(
+    (['service', 'model', 'user', 'key'] as const).map((g) => usageReport(db, filter, g, { limit: topN })),
+  );
+  return {
+    from: filter.from,
+    to: filter.to,
+    totals: {
+      ...totals,
+      errorRate: totals.requests ? totals.errors / totals.requests : 0,
+      totalTokens: totals.promptTokens + totals.completionTokens,
+    },
+    top: { services, models, users, keys },
+  };
+}
