@@ -38,6 +38,14 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
     deps.metrics.httpDuration.labels(route, ctx.method).observe(ms / 1000);
   };
 
+  // A client hanging up mid-stream is routine for a streaming gateway, not an application error.
+  app.on('error', (err: { code?: string }) => {
+    if (err?.code === 'ERR_STREAM_PREMATURE_CLOSE' || err?.code === 'ECONNRESET' || err?.code === 'EPIPE') {
+      deps.logger.debug({ code: err.code }, 'client closed the connection');
+    } else {
+      deps.logger.error({ err }, 'response error');
+    }
+  });
   app.use(requestContext(deps.logger, recordHttp));
   app.use(errorHandler(deps.logger));
   app.use(helmet({ crossOriginResourcePolicy: false }));
@@ -48,7 +56,7 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
         const origin = ctx.get('origin');
         return allowed === '*' || allowed.includes(origin) ? origin || '*' : '';
       },
-      exposeHeaders: ['x-request-id', 'x-keywallet-provider-key', 'x-keywallet-attempts', 'x-keywallet-route', 'retry-after'],
+      exposeHeaders: ['x-request-id', 'x-keywallet-model', 'x-keywallet-provider-key', 'x-keywallet-attempts', 'x-keywallet-route', 'retry-after'],
       allowHeaders: ['authorization', 'content-type', 'x-api-key', 'api-key', 'anthropic-version', 'anthropic-beta', 'x-service-hint', 'x-request-id'],
     }),
   );

@@ -1,0 +1,141 @@
+/**
+ * The /v1 surfaces: what each takes from its request (scope, model, stream, estimates) before the shared
+ * path in ./serve.ts routes it. Refusals made here (scope, unknown or forbidden model) still leave a usage event.
+ */
+import type { Deps } from '../deps';
+import { runGatewayCall, type Surface } from '../gateway/call';
+import type { AppContext } from '../http/context';
+import { AppError } from '../http/errors';
+import type { GatewayPrincipal, Scope } from '../keys/principal';
+import { assertScope } from '../keys/restrictions';
+import { isRecord } from '../providers/anthropic/translation-error';
+import { DEFAULT_MAX_TOKENS } from '../providers/anthropic/translate-request';
+import { estimatePromptTokens, estimateTokens } from '../providers/tokens';
+import type { UpstreamAgents } from '../proxy/forward';
+import type { ResolvedModel, ResolveOptions } from './models';
+import { serveLlmCall } from './serve';
+
+/** Runs the refusal through the gateway call too, so it is rate limited and recorded like any request. */
+async function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unknown): Promise<never> {
+  await runGatewayCall(ctx, deps, { surface, estimate: { tokens: 0, costMicros: 0 } }, async (call) => {
+    if (err instanceof AppError && err.param === 'model') call.model = String((ctx.request as { body?: { model?: unknown } }).body?.model ?? '') || null;
+    throw err;
+  });
+  throw err;
+}
+
+function principalOf(ctx: AppContext): GatewayPrincipal {
+  const principal = ctx.state.principal;
+  if (!principal) throw new AppError('invalid_api_key', 'Missing gateway key');
+  return principal;
+}
+
+async function admitModel(ctx: AppContext, deps: Deps, surface: Surface, scope: Scope, model: string, opts?: ResolveOptions): Promise<ResolvedModel> {
+  const principal = principalOf(ctx);
+  try {
+    assertScope(principal, scope);
+    return await deps.llm.resolve(principal, model, opts);
+  } catch (err) {
+    if (err instanceof AppError) return refused(ctx, deps, surface, err);
+    throw err;
+  }
+}
+
+function positiveInt(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
+}
+
+export interface ChatBody extends Record<string, unknown> {
+  model: string;
+  messages: unknown[];
+  stream?: boolean | null;
+}
+
+export async function chatCompletions(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: ChatBody): Promise<void> {
+  const resolved = await admitModel(ctx, deps, 'chat', 'chat', body.model);
+  const stream = body.stream === true;
+  const options = isRecord(body.stream_options) ? body.stream_options : {};
+  await serveLlmCall(ctx, deps, agents, {
+    surface: 'chat',
+    body,
+    resolved,
+    stream,
+    clientWantsStreamUsage: stream && options.include_usage === true,
+    clientHeaders: {},
+    promptTokensEstimate: estimatePromptTokens(body.messages) + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
+    maxOutputTokens: positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? DEFAULT_MAX_TOKENS,
+  });
+}
+
+export interface MessagesBody extends Record<string, unknown> {
+  model: string;
+  messages: unknown[];
+  max_tokens: number;
+  stream?: boolean;
+}
+
+export async function anthropicMessages(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: MessagesBody): Promise<void> {
+  const resolved = await admitModel(ctx, deps, 'messages', 'chat', body.model, { protocols: ['anthropic'], surfaceName: '/v1/messages' });
+  const system = body.system === undefined ? 0 : estimatePromptTokens([{ content: body.system }]);
+  await serveLlmCall(ctx, deps, agents, {
+    surface: 'messages',
+    body,
+    resolved,
+    stream: body.stream === true,
+    clientWantsStreamUsage: false,
+    clientHeaders: { 'anthropic-version': ctx.get('anthropic-version') || undefined, 'anthropic-beta': ctx.get('anthropic-beta') || undefined },
+    promptTokensEstimate: estimatePromptTokens(body.messages) + system + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
+    maxOutputTokens: body.max_tokens,
+  });
+}
+
+export interface EmbeddingsBody extends Record<string, unknown> {
+  model: string;
+  input: unknown;
+}
+
+/** Strings count by length, pre-tokenised input (arrays of token ids) by its ids. */
+function embeddingInputTokens(input: unknown): number {
+  if (typeof input === 'string') return estimateTokens(input);
+  if (!Array.isArray(input)) return 0;
+  if (input.every((x) => typeof x === 'number')) return input.length;
+  return input.reduce((sum: number, item) => sum + embeddingInputTokens(item), 0);
+}
+
+export async function embeddings(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: EmbeddingsBody): Promise<void> {
+  const resolved = await admitModel(ctx, deps, 'embeddings', 'embeddings', body.model, { protocols: ['openai'], surfaceName: '/v1/embeddings' });
+  await serveLlmCall(ctx, deps, agents, {
+    surface: 'embeddings',
+    body,
+    resolved,
+    stream: false,
+    clientWantsStreamUsage: false,
+    clientHeaders: {},
+    promptTokensEstimate: embeddingInputTokens(body.input),
+    maxOutputTokens: 0,
+  });
+}
+
+function modelObject(id: string, ownedBy: string) {
+  return { id, object: 'model' as const, created: 0, owned_by: ownedBy };
+}
+
+/** OpenAI's list format, of what this key may use. Not routed, but limited and recorded like any call. */
+export async function listModelsForKey(ctx: AppContext, deps: Deps): Promise<void> {
+  const principal = principalOf(ctx);
+  await runGatewayCall(ctx, deps, { surface: 'models', estimate: { tokens: 0, costMicros: 0 } }, async () => {
+    assertScope(principal, 'models');
+    const models = await deps.llm.list(principal);
+    ctx.body = { object: 'list', data: models.map((m) => modelObject(m.id, m.ownedBy)) };
+  });
+}
+
+export async function retrieveModelForKey(ctx: AppContext, deps: Deps, id: string): Promise<void> {
+  const principal = principalOf(ctx);
+  await runGatewayCall(ctx, deps, { surface: 'models', estimate: { tokens: 0, costMicros: 0 } }, async (call) => {
+    assertScope(principal, 'models');
+    call.model = id;
+    const resolved = await deps.llm.resolve(principal, id);
+    ctx.body = modelObject(id, resolved.targets[0].service);
+  });
+}

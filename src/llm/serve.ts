@@ -1,0 +1,133 @@
+/**
+ * The path every routed LLM request takes: one gateway call (limits, credits, usage event), the model's
+ * targets in fallback order, one upstream attempt per wallet entry, then the answer as JSON or as a stream,
+ * with tokens and cost put on the call for the usage event, the credit settlement and token quotas.
+ */
+import type { Deps } from '../deps';
+import { runGatewayCall, type GatewayCall } from '../gateway/call';
+import type { AppContext } from '../http/context';
+import { TranslationError } from '../providers/anthropic/translation-error';
+import { adapterFor } from '../providers/registry';
+import { estimateTokens } from '../providers/tokens';
+import type { ClientAnswer, LlmRequest, LlmSurface, TokenUsage, UpstreamRequest } from '../providers/types';
+import type { UpstreamAgents } from '../proxy/forward';
+import type { WalletEntryView } from '../routing/router-types';
+import { routeTargets, TargetCannotServe, type QuotaCost } from './fallback';
+import type { ModelTarget, ResolvedModel } from './models';
+import type { PriceTable } from './pricing';
+import { openSseResponse, pumpStream } from './sse-response';
+import { llmAttempt, type TargetResult } from './upstream';
+
+export interface LlmCallSpec {
+  surface: LlmSurface;
+  body: Record<string, unknown>;
+  resolved: ResolvedModel;
+  stream: boolean;
+  clientWantsStreamUsage: boolean;
+  /** client headers a native surface forwards */
+  clientHeaders: Record<string, string | undefined>;
+  /** for the reservation before the call and for billing a stream that never reported usage */
+  promptTokensEstimate: number;
+  maxOutputTokens: number;
+}
+
+/** Aborts when the client disconnects before its response has been fully written. */
+function watchClient(ctx: AppContext): AbortController {
+  const gone = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) gone.abort();
+  });
+  return gone;
+}
+
+function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamRequest {
+  try {
+    return adapterFor(target.protocol).buildRequest(request);
+  } catch (err) {
+    if (err instanceof TranslationError) {
+      throw new TargetCannotServe(`${err.message} (model ${target.service}/${target.model})`, err.param);
+    }
+    throw err;
+  }
+}
+
+function respondJson(ctx: AppContext, answer: ClientAnswer): void {
+  ctx.status = answer.status;
+  ctx.type = 'application/json';
+  ctx.body = answer.body;
+}
+
+/** The provider's own usage when it reported one; otherwise counted locally and marked estimated. */
+function account(call: GatewayCall, prices: PriceTable, usage: TokenUsage | null, exact: boolean, promptEstimate: number, outputText: string): void {
+  if (usage && exact) {
+    call.promptTokens = usage.promptTokens;
+    call.completionTokens = usage.completionTokens;
+    call.estimated = false;
+  } else {
+    call.promptTokens = usage?.promptTokens ?? promptEstimate;
+    call.completionTokens = Math.max(usage?.completionTokens ?? 0, estimateTokens(outputText));
+    call.estimated = true;
+  }
+  call.costMicros = prices.costMicros(call.model ?? '', call.promptTokens, call.completionTokens);
+}
+
+/** A wallet entry with a tokens or credits quota was charged the estimate up front: charge the difference. */
+async function settleEntryQuota(deps: Deps, call: GatewayCall, entry: WalletEntryView, admittedAtMs: number, cost: QuotaCost): Promise<void> {
+  const quota = entry.quota;
+  if (!quota || quota.unit === 'requests') return;
+  const delta = quota.unit === 'tokens' ? call.promptTokens + call.completionTokens - cost.tokens : (call.costMicros ?? 0) - cost.creditsMicros;
+  try {
+    await deps.router.settleQuota(entry.id, quota, admittedAtMs, delta);
+  } catch (err) {
+    deps.logger.error({ err, entryId: entry.id, requestId: call.requestId }, 'could not settle a wallet entry quota');
+  }
+}
+
+export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: UpstreamAgents, spec: LlmCallSpec): Promise<void> {
+  const prices = await deps.llm.prices();
+  const { targets } = spec.resolved;
+  const tokens = spec.promptTokensEstimate + spec.maxOutputTokens;
+  const costOf = (t: ModelTarget) => prices.costMicros(t.model, spec.promptTokensEstimate, spec.maxOutputTokens);
+  // Reserve for the dearest target: any of them may end up serving.
+  const estimate = { tokens, costMicros: Math.max(0, ...targets.map(costOf)) };
+  const clientGone = watchClient(ctx);
+
+  await runGatewayCall(ctx, deps, { surface: spec.surface, estimate }, async (call) => {
+    call.stream = spec.stream;
+    const served = await routeTargets<TargetResult>(ctx, deps, call, targets, (target) => {
+      const request: LlmRequest = {
+        surface: spec.surface,
+        body: spec.body,
+        model: target.model,
+        stream: spec.stream,
+        clientWantsStreamUsage: spec.clientWantsStreamUsage,
+        clientHeaders: spec.clientHeaders,
+        anthropicVersion: deps.config.anthropicVersion,
+      };
+      const upstream = buildUpstream(target, request);
+      const adapter = adapterFor(target.protocol);
+      return {
+        quotaCost: { requests: 1, tokens, creditsMicros: costOf(target) },
+        attempt: llmAttempt({ agents, adapter, request, upstream, clientGone: clientGone.signal, now: () => deps.clock.now() }),
+      };
+    });
+    const { value, entry } = served.result;
+
+    if (value.kind === 'answer') {
+      respondJson(ctx, value.answer);
+      if (value.answer.status < 300) account(call, prices, value.answer.usage, true, spec.promptTokensEstimate, '');
+      await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
+      return;
+    }
+
+    const sink = openSseResponse(ctx);
+    const done = pumpStream(spec.surface, value, sink, clientGone.signal).then(async ({ end, failure }) => {
+      const { translator } = value;
+      account(call, prices, translator.usage, end === 'completed', spec.promptTokensEstimate, translator.completionText);
+      if (end === 'failed') call.errorCode = failure?.code ?? 'upstream_stream_interrupted';
+      if (end === 'aborted') call.errorCode = 'client_closed';
+      await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
+    });
+    return { done };
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Writing an LLM stream to the client once routing has chosen an upstream. From here on the status line is
+ * sent, so a failure can only be told in-band: an SSE error event in the client's protocol, then the end of
+ * the stream — never a `[DONE]` or `message_stop` after an error, never a clean-looking close.
+ */
+import { PassThrough } from 'node:stream';
+import type { AppContext } from '../http/context';
+import { formatSse } from '../providers/sse';
+import { streamCutFailure, type LlmSurface, type StreamFailure } from '../providers/types';
+import type { TargetResult } from './upstream';
+
+export type StreamEnd = 'completed' | 'failed' | 'aborted';
+
+/** The error event each client protocol understands (OpenAI's SDK throws on `error`, Anthropic's on `event: error`). */
+export function errorFrame(surface: LlmSurface, failure: StreamFailure): string {
+  if (surface === 'messages') {
+    return formatSse({ type: 'error', error: { type: failure.type, message: failure.message } }, 'error');
+  }
+  return formatSse({ error: { message: failure.message, type: failure.type, code: failure.code, param: null } });
+}
+
+/** SSE headers, Nagle off, and a body every event is flushed through as soon as it is written. */
+export function openSseResponse(ctx: AppContext): PassThrough {
+  ctx.status = 200;
+  ctx.set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  ctx.req.socket.setNoDelay(true);
+  const sink = new PassThrough();
+  ctx.body = sink;
+  return sink;
+}
+
+/** Writes with backpressure; false once the client is gone. */
+async function send(sink: PassThrough, data: Buffer | string): Promise<boolean> {
+  if (sink.destroyed || sink.writableEnded) return false;
+  if (data.length === 0 || sink.write(data)) return true;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.once('drain', done);
+    sink.once('close', done);
+  });
+  return !sink.destroyed;
+}
+
+export interface PumpResult {
+  end: StreamEnd;
+  failure: StreamFailure | null;
+}
+
+/** Copies the rest of an upstream stream to the client through its translator. Never throws. */
+export async function pumpStream(
+  surface: LlmSurface,
+  stream: Extract<TargetResult, { kind: 'stream' }>,
+  sink: PassThrough,
+  clientGone: AbortSignal,
+): Promise<PumpResult> {
+  const { translator } = stream;
+  const fail = async (failure: StreamFailure): Promise<PumpResult> => {
+    stream.stop();
+    if (!failure.forwarded) await send(sink, errorFrame(surface, failure));
+    return { end: 'failed', failure };
+  };
+  try {
+    for (const piece of stream.held) if (!(await send(sink, piece))) return { end: 'aborted', failure: null };
+    if (!stream.rest) return { end: 'completed', failure: null };
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await stream.rest.next();
+      } catch {
+        if (clientGone.aborted) return { end: 'aborted', failure: null };
+        return await fail(streamCutFailure());
+      }
+      if (clientGone.aborted) {
+        stream.stop();
+        return { end: 'aborted', failure: null };
+      }
+      if (next.done) {
+        const tail = translator.finish();
+        if (tail !== null && !(await send(sink, tail))) return { end: 'aborted', failure: null };
+        if (translator.failure) return await fail(translator.failure);
+        if (tail === null) return await fail(streamCutFailure());
+        return { end: 'completed', failure: null };
+      }
+      const out = translator.push(next.value);
+      if (!(await send(sink, out))) {
+        stream.stop();
+        return { end: 'aborted', failure: null };
+      }
+      if (translator.failure) return await fail(translator.failure);
+    }
+  } catch {
+    // A bug in a translator must still end the stream visibly.
+    return await fail(streamCutFailure('The gateway could not read the upstream stream')).catch(() => ({ end: 'failed' as const, failure: null }));
+  } finally {
+    if (!sink.destroyed) sink.end();
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * One upstream attempt of an LLM request, as the router runs it for each wallet entry: send through the shared
+ * forwarder (credential injection, pooled connections, status classification), then read the answer. A stream
+ * is read up to its first bytes for the client before the attempt counts as served: until then nothing has
+ * reached the client, so a stream that dies that early falls back to the next entry like any failed call.
+ */
+import type { Readable } from 'node:stream';
+import { AppError } from '../http/errors';
+import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
+import { forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
+import type { AttemptContext, AttemptOutcome, RetryReason } from '../routing/router-types';
+
+export type TargetResult =
+  | { kind: 'answer'; answer: ClientAnswer; admittedAtMs: number }
+  | {
+      kind: 'stream';
+      translator: StreamTranslator;
+      /** client bytes read while deciding the attempt served; sent first */
+      held: (Buffer | string)[];
+      /** the rest of the upstream body; null when it already ended during the first read */
+      rest: AsyncIterator<Buffer> | null;
+      /** stops the upstream request (client gone, or the stream failed in-band) */
+      stop: () => void;
+      admittedAtMs: number;
+    };
+
+export interface AttemptInput {
+  agents: UpstreamAgents;
+  adapter: ProviderAdapter;
+  request: LlmRequest;
+  upstream: UpstreamRequest;
+  /** aborts when the client disconnects */
+  clientGone: AbortSignal;
+  now: () => number;
+}
+
+/** Thrown inside an attempt when the client has gone: nobody is waiting, so no other entry is tried. */
+export function clientClosed(): AppError {
+  return new AppError('invalid_request', 'The client closed the request');
+}
+
+/** Joins a service base URL and an API path; a base URL that already ends in /v1 does not get a second one. */
+export function upstreamUrl(baseUrl: string, path: string): URL {
+  const base = new URL(baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const rest = prefix.endsWith('/v1') && path.startsWith('/v1/') ? path.slice(3) : path;
+  return new URL(`${base.origin}${prefix}${rest}`);
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of body) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+function failureReason(code: string): RetryReason {
+  return /overload/i.test(code) ? 'overloaded' : code.includes('rate_limit') ? 'rate_limited' : 'server_error';
+}
+
+export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<AttemptOutcome<TargetResult>> {
+  const { adapter, request, upstream, clientGone } = input;
+  return async (a) => {
+    if (clientGone.aborted) throw clientClosed();
+    const abort = new AbortController();
+    const signal = AbortSignal.any([a.signal, abort.signal, clientGone]);
+    let sent: Awaited<ReturnType<typeof forward>>;
+    try {
+      sent = await forward(
+        input.agents,
+        { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstream.path), method: upstream.method, headers: upstream.headers, body: upstream.body, signal },
+        input.now(),
+      );
+    } catch (err) {
+      if (err instanceof PrivateAddressRefused) {
+        throw new AppError('upstream_failed', `The upstream of service '${a.service.slug}' resolves to a private or reserved address`);
+      }
+      throw err;
+    }
+    if (clientGone.aborted) throw clientClosed();
+    if (sent.kind !== 'ok') return sent;
+    const res = sent.value;
+    const ok = (value: TargetResult) => ({ kind: 'ok' as const, value, status: res.status, headers: sent.headers });
+    try {
+      if (res.status < 200 || res.status >= 300) {
+        return ok({ kind: 'answer', answer: adapter.mapError(request, res.status, await readAll(res.body)), admittedAtMs: a.admittedAtMs });
+      }
+      if (!request.stream) {
+        return ok({ kind: 'answer', answer: adapter.parseResponse(request, await readAll(res.body)), admittedAtMs: a.admittedAtMs });
+      }
+      const translator = adapter.createStream(request);
+      const rest = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const stop = () => abort.abort();
+      for (;;) {
+        const next = await rest.next();
+        if (next.done) {
+          const tail = translator.finish();
+          if (translator.failure) return { kind: 'retry', reason: failureReason(translator.failure.code) };
+          if (tail === null) return { kind: 'retry', reason: 'connection_error' };
+          return ok({ kind: 'stream', translator, held: [tail], rest: null, stop, admittedAtMs: a.admittedAtMs });
+        }
+        const out = translator.push(next.value);
+        if (translator.failure) {
+          stop();
+          return { kind: 'retry', reason: failureReason(translator.failure.code) };
+        }
+        if (out.length > 0) return ok({ kind: 'stream', translator, held: [out], rest, stop, admittedAtMs: a.admittedAtMs });
+      }
+    } catch (err) {
+      abort.abort();
+      if (clientGone.aborted) throw clientClosed();
+      if (a.signal.aborted) return { kind: 'retry', reason: 'timeout' };
+      if (err instanceof AppError) throw err;
+      return { kind: 'retry', reason: 'connection_error' };
+    }
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * OpenAI's protocol (api.openai.com and every OpenAI-compatible server: vLLM, Ollama, LM Studio…).
+ * Requests and answers pass through with the minimum of parsing: only `model` is replaced, streams are
+ * forced to report usage, and the bytes go back as they came.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { redactSecrets } from '../anthropic/translate-response';
+import { isRecord } from '../anthropic/translation-error';
+import {
+  type ClientAnswer,
+  type LlmRequest,
+  type ProviderAdapter,
+  type StreamTranslator,
+  type TokenUsage,
+  type UpstreamRequest,
+} from '../types';
+import { OpenAIStreamUsageReader } from './stream-usage';
+
+const PATHS = { chat: '/v1/chat/completions', embeddings: '/v1/embeddings' } as const;
+
+function buildRequest(req: LlmRequest): UpstreamRequest {
+  if (req.surface === 'messages') throw new Error('the OpenAI protocol has no Messages API');
+  const body: Record<string, unknown> = { ...req.body, model: req.model };
+  if (req.surface === 'chat' && req.stream) {
+    // Billing needs the provider's own count; the client's stream_options are kept otherwise.
+    const options = isRecord(req.body.stream_options) ? req.body.stream_options : {};
+    body.stream_options = { ...options, include_usage: true };
+  }
+  return {
+    method: 'POST',
+    path: PATHS[req.surface],
+    headers: { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json' },
+    body: JSON.stringify(body),
+  };
+}
+
+function usageFrom(parsed: unknown): TokenUsage | null {
+  const usage = isRecord(parsed) && isRecord(parsed.usage) ? parsed.usage : null;
+  if (!usage || typeof usage.prompt_tokens !== 'number') return null;
+  const completion = typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0;
+  return { promptTokens: usage.prompt_tokens, completionTokens: completion };
+}
+
+function parseResponse(_req: LlmRequest, body: Buffer): ClientAnswer {
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    // Not ours to judge: the client receives the same bytes.
+  }
+  // The original bytes go back: re-serialising an embeddings answer would cost more than it is worth.
+  return { status: 200, body, usage: usageFrom(parsed) };
+}
+
+function mapError(_req: LlmRequest, status: number, body: Buffer): ClientAnswer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const inner = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : null;
+  const message = typeof inner?.message === 'string' ? redactSecrets(inner.message) : `The upstream answered HTTP ${status}`;
+  const error = {
+    message,
+    type: typeof inner?.type === 'string' ? inner.type : status >= 500 ? 'server_error' : 'invalid_request_error',
+    code: typeof inner?.code === 'string' || typeof inner?.code === 'number' ? inner.code : null,
+    param: typeof inner?.param === 'string' ? inner.param : null,
+  };
+  return { status, body: { error }, usage: null };
+}
+
+// The final usage-only chunk: no choices, a usage object.
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+const FRAME_END = /\r\n\r\n|\n\n|\r\r/;
+
+/**
+ * Forwards the stream as it comes. When the client did not ask for usage (we did, for billing), the
+ * usage-only chunk is held back: frames are then cut at their boundaries, nothing else is touched.
+ */
+class OpenAIChatStream implements StreamTranslator {
+  private readonly reader = new OpenAIStreamUsageReader();
+  // Keeps a multi-byte character split across two network chunks whole.
+  private readonly decoder = new StringDecoder('utf8');
+  private pending = '';
+
+  constructor(private readonly dropUsageChunk: boolean) {}
+
+  readonly failure = null;
+
+  get usage(): TokenUsage | null {
+    return this.reader.usage;
+  }
+
+  get completionText(): string {
+    return this.reader.completionText;
+  }
+
+  push(chunk: Buffer): Buffer | string {
+    this.reader.push(chunk);
+    if (!this.dropUsageChunk) return chunk;
+    this.pending += this.decoder.write(chunk);
+    let out = '';
+    for (let match = FRAME_END.exec(this.pending); match; match = FRAME_END.exec(this.pending)) {
+      const end = match.index + match[0].length;
+      const frame = this.pending.slice(0, end);
+      this.pending = this.pending.slice(end);
+      if (!isUsageOnlyFrame(frame)) out += frame;
+    }
+    return out;
+  }
+
+  finish(): string | null {
+    this.reader.end();
+    if (!this.reader.sawDone) return null;
+    const rest = this.pending + this.decoder.end();
+    this.pending = '';
+    return rest;
+  }
+}
+
+function isUsageOnlyFrame(frame: string): boolean {
+  if (!USAGE_OBJECT.test(frame)) return false;
+  const data = frame
+    .split(/\r\n|\r|\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).replace(/^ /, ''))
+    .join('\n');
+  try {
+    const parsed = JSON.parse(data) as { choices?: unknown };
+    return Array.isArray(parsed.choices) && parsed.choices.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+export const openaiAdapter: ProviderAdapter = {
+  protocol: 'openai',
+  surfaces: ['chat', 'embeddings'],
+  buildRequest,
+  parseResponse,
+  mapError,
+  createStream: (req) => new OpenAIChatStream(!req.clientWantsStreamUsage),
+};

@@ -1,0 +1,91 @@
+/**
+ * The one interface every LLM provider implements. Adding a provider is a folder with an adapter and one
+ * line in ./registry.ts. An adapter is pure: it builds requests and reads answers, the caller does the I/O.
+ */
+
+/** The wire protocol a service speaks; a custom LLM service (a local vLLM, say) picks one in its metadata. */
+export type LlmProtocol = 'openai' | 'anthropic';
+
+/** The client-facing API a request came in on. */
+export type LlmSurface = 'chat' | 'messages' | 'embeddings';
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** One client request aimed at one concrete upstream model. */
+export interface LlmRequest {
+  surface: LlmSurface;
+  /** the client's JSON body, as received */
+  body: Record<string, unknown>;
+  /** the concrete upstream model id (after alias resolution) */
+  model: string;
+  stream: boolean;
+  /** the client asked for usage in the stream (`stream_options.include_usage`) */
+  clientWantsStreamUsage: boolean;
+  /** client headers a native surface forwards (anthropic-version, anthropic-beta), lower-case names */
+  clientHeaders: Record<string, string | undefined>;
+  /** anthropic-version used when translating from OpenAI's protocol (config.anthropicVersion) */
+  anthropicVersion: string;
+}
+
+/** What leaves for the upstream; credentials are injected by the forwarder, never by the adapter. */
+export interface UpstreamRequest {
+  method: 'POST';
+  /** path under the service's base URL */
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A finished answer in the client's protocol. */
+export interface ClientAnswer {
+  status: number;
+  body: unknown;
+  usage: TokenUsage | null;
+}
+
+/** An upstream failure that ended a stream after it started (the status line was already sent). */
+export interface StreamFailure {
+  code: string;
+  type: string;
+  message: string;
+  /** the upstream's own error event already reached the client in its protocol: add nothing */
+  forwarded: boolean;
+}
+
+/**
+ * Turns an upstream SSE byte stream into what the client receives, reading usage on the way.
+ * push() never throws: an in-band upstream error sets `failure` and the caller ends the stream.
+ */
+export interface StreamTranslator {
+  /** bytes for the client (possibly empty) from one upstream chunk */
+  push(chunk: Buffer): Buffer | string;
+  /** the upstream ended: the closing bytes when it finished properly (or after `failure` was set), null when it was cut short */
+  finish(): string | null;
+  readonly failure: StreamFailure | null;
+  /** usage the provider reported, null when it never did (cut short, or an old upstream) */
+  readonly usage: TokenUsage | null;
+  /** output text seen so far, to estimate completion tokens when usage never came */
+  readonly completionText: string;
+}
+
+export interface ProviderAdapter {
+  readonly protocol: LlmProtocol;
+  /** surfaces this protocol can serve; others are refused with 400 before any upstream call */
+  readonly surfaces: readonly LlmSurface[];
+  buildRequest(req: LlmRequest): UpstreamRequest;
+  /** a 2xx body → the client's answer and the usage it reports */
+  parseResponse(req: LlmRequest, body: Buffer): ClientAnswer;
+  /** a final non-2xx body → an error in the client's protocol (secrets never pass). Which statuses are final
+   *  (anything but 401/403/408/429/5xx) is decided once for every service by proxy/forward.ts. */
+  mapError(req: LlmRequest, status: number, body: Buffer): ClientAnswer;
+  createStream(req: LlmRequest): StreamTranslator;
+}
+
+/** A stream that stopped before its terminal event (socket closed, idle timeout). */
+export function streamCutFailure(message = 'The upstream stream ended before the response was complete'): StreamFailure {
+  return { code: 'upstream_stream_interrupted', type: 'server_error', message, forwarded: false };
+}
+

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { Deps } from '../deps';
+import type { Api } from '../http/api';
+import { UpstreamAgents } from '../proxy/forward';
+import { anthropicMessages, chatCompletions, embeddings, listModelsForKey, retrieveModelForKey } from '../llm/handlers';
+
+/**
+ * The OpenAI- and Anthropic-compatible public API. Bodies are validated only as far as the gateway needs
+ * them (model, messages, stream); everything else passes to the provider, which judges it. Errors use
+ * OpenAI's shape, and Anthropic's on /v1/messages (http/error-handler.ts decides by path).
+ * An answer's `model` is the concrete model that served it (as OpenAI reports `gpt-4o-2024-08-06` for `gpt-4o`),
+ * also after an alias fell back; `x-keywallet-model` says `service/model`.
+ */
+
+const modelName = z.string().trim().min(1).max(256);
+
+const chatCompletionBody = z.looseObject({
+  model: modelName,
+  messages: z.array(z.looseObject({ role: z.string().min(1) })).min(1),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+});
+
+const messagesBody = z.looseObject({
+  model: modelName,
+  messages: z.array(z.looseObject({ role: z.string().min(1) })),
+  max_tokens: z.number().int().positive(),
+  stream: z.boolean().optional(),
+});
+
+const embeddingsBody = z.looseObject({
+  model: modelName,
+  input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]),
+});
+
+const modelParams = z.object({ model: modelName });
+
+export function v1Routes(deps: Deps, api: (tag: string) => Api) {
+  // Pooled keep-alive connections to the providers, shared by every /v1 request of this app.
+  const agents = new UpstreamAgents();
+  deps.closers.push(() => agents.close());
+  return api('LLM (OpenAI / Anthropic compatible)')
+    .route(
+      {
+        method: 'post',
+        path: '/v1/chat/completions',
+        summary: 'OpenAI Chat Completions (streaming and not) on any model, alias or service/model; Anthropic models are translated',
+        auth: 'gateway',
+        body: chatCompletionBody,
+      },
+      (ctx, { body }) => chatCompletions(ctx, deps, agents, body),
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/v1/messages',
+        summary: 'Anthropic Messages API, native (streaming and not); x-api-key or Bearer; anthropic-version and anthropic-beta are forwarded',
+        auth: 'gateway',
+        body: messagesBody,
+      },
+      (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
+    )
+    .route(
+      { method: 'post', path: '/v1/embeddings', summary: 'OpenAI Embeddings', auth: 'gateway', body: embeddingsBody },
+      (ctx, { body }) => embeddings(ctx, deps, agents, body),
+    )
+    .route({ method: 'get', path: '/v1/models', summary: 'The models and aliases this key may use (OpenAI list format)', auth: 'gateway' }, (ctx) =>
+      listModelsForKey(ctx, deps),
+    )
+    .route(
+      { method: 'get', path: '/v1/models/:model', summary: 'One model or alias this key may use', auth: 'gateway', params: modelParams },
+      (ctx, { params }) => retrieveModelForKey(ctx, deps, params.model),
+    ).router;
+}
