@@ -7,7 +7,7 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'].concat(
-    process.env.TEST_BACKEND === 'postgres' ? [] : ['\\.multinode\\.test\\.ts$'],
+    process.env.TEST_BACKEND === 'postgres' ? [] : ['\\.(multinode|postgres)\\.test\\.ts$'],
   ),
   testTimeout: 30000,
   maxWorkers: 2,
