@@ -1,3 +1,4 @@
+import type { UsageSums } from './rollup';
 import type { Knex } from 'knex';
 import type { Db } from '../store/db';
 import { NO_ID } from './event';
@@ -50,14 +51,7 @@ const SUMS =
   'coalesce(sum(prompt_tokens), 0) as prompt_tokens, coalesce(sum(completion_tokens), 0) as completion_tokens, ' +
   'coalesce(sum(cost_micros), 0) as cost_micros, coalesce(sum(latency_ms_sum), 0) as latency_ms_sum';
 
-interface SumsRow {
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cost_micros: number;
-  latency_ms_sum: number;
-}
+type SumsRow = UsageSums;
 
 function scoped(db: Db, f: UsageFilter): Knex.QueryBuilder {
   const q = db('usage_daily').whereBetween('day', [f.from, f.to]);

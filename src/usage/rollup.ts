@@ -1,19 +1,23 @@
 import { NO_ID, NO_NAME, UsageEventRow } from './event';
 
-/** One usage_daily row: the day (UTC) × key × user × wallet entry × service × model totals. */
-export interface DailyRollup {
-  day: string; // YYYY-MM-DD
-  gateway_key_id: string;
-  user_id: string;
-  wallet_entry_id: string;
-  service: string;
-  model: string;
+/** The additive totals of usage_daily (what analytics sums up). */
+export interface UsageSums {
   requests: number;
   errors: number;
   prompt_tokens: number;
   completion_tokens: number;
   cost_micros: number;
   latency_ms_sum: number;
+}
+
+/** One usage_daily row: the day (UTC) × key × user × wallet entry × service × model totals. */
+export interface DailyRollup extends UsageSums {
+  day: string; // YYYY-MM-DD
+  gateway_key_id: string;
+  user_id: string;
+  wallet_entry_id: string;
+  service: string;
+  model: string;
 }
 
 export const ROLLUP_KEY_COLUMNS = ['day', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model'] as const;
