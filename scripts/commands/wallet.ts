@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { WithDeps } from '../cli';
+import { importEntries } from '../../src/wallet/import';
+import { importBodySchema } from '../../src/wallet/schemas';
+import { presentEntry } from '../../src/wallet/presenter';
+import { rewrapWallet } from '../../src/wallet/rewrap';
+import { parseInput } from '../../src/http/validate';
+
+const CLI_ACTOR = { type: 'cli' as const };
+
+/** A JSON array (or {"entries": [...]}) when the file is JSON, dotenv text otherwise. */
+export function readImportFile(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      return Array.isArray(parsed) ? parsed : (parsed as { entries?: unknown }).entries ?? parsed;
+    } catch {
+      throw new Error('the file looks like JSON but does not parse');
+    }
+  }
+  return text;
+}
+
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** `wallet import FILE`, `wallet list`, `wallet rewrap`: the same service functions as /wallet. */
+export function registerWalletCommands(program: Command, withDeps: WithDeps): void {
+  const wallet = program.command('wallet').description('manage provider keys in the encrypted wallet');
+
+  wallet
+    .command('import <file>')
+    .description('import provider keys from a JSON array of entries or a dotenv file (NAME=value per line)')
+    .action((file: string) =>
+      withDeps(async (deps) => {
+        const body = parseInput(importBodySchema, readImportFile(fs.readFileSync(file, 'utf8')), 'body');
+        const summary = await importEntries(deps, body, CLI_ACTOR);
+        const rows = [['#', 'RESULT', 'SERVICE', 'LABEL', 'ID / ERROR']];
+        for (const r of summary.results) {
+          const where = r.line ? `${r.index} (line ${r.line})` : String(r.index);
+          rows.push([where, r.ok ? 'ok' : 'failed', r.service ?? '', r.label ?? '', r.ok ? r.id! : `${r.error!.code}: ${r.error!.message}`]);
+        }
+        process.stdout.write(formatTable(rows));
+        process.stdout.write(`${summary.created} created, ${summary.failed} failed\n`);
+        if (summary.failed > 0) process.exitCode = 1;
+      }),
+    );
+
+  wallet
+    .command('list')
+    .description('list provider keys (masked)')
+    .option('--service <slug>')
+    .option('--status <status>', 'active | disabled | invalid')
+    .action((opts: { service?: string; status?: 'active' | 'disabled' | 'invalid' }) =>
+      withDeps(async (deps) => {
+        const entries = (await deps.wallet.list({ service: opts.service, status: opts.status })).map((e) => presentEntry(e));
+        const rows = [['ID', 'SERVICE', 'LABEL', 'TIER', 'PRIO', 'WEIGHT', 'ENV', 'STATUS', 'KEY', 'V']];
+        for (const e of entries) {
+          const status = e.statusReason ? `${e.status} (${e.statusReason})` : e.status;
+          rows.push([e.id, e.service, e.label, e.tier, String(e.priority), String(e.weight), e.environment, status, e.secretHint, String(e.keyVersion)]);
+        }
+        process.stdout.write(formatTable(rows));
+      }),
+    );
+
+  wallet
+    .command('rewrap')
+    .description('re-seal every provider key under the current master-key version (idempotent, in batches)')
+    .option('--batch-size <n>', 'entries per transaction', '100')
+    .action((opts: { batchSize: string }) =>
+      withDeps(async (deps) => {
+        const batchSize = Number(opts.batchSize);
+        if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('--batch-size must be a whole number from 1 to 1000');
+        const result = await rewrapWallet(deps, { batchSize, actor: CLI_ACTOR });
+        process.stdout.write(`key version ${result.keyVersion}: ${result.rewrapped} rewrapped in ${result.batches} batch(es), ${result.failed} failed\n`);
+        for (const id of result.failedIds) process.stdout.write(`  could not open ${id}\n`);
+        if (result.failed > 0) process.exitCode = 1;
+      }),
+    );
+}

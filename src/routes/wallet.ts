@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import type { Deps } from '../deps';
+import type { Api } from '../http/api';
+import { auditActor } from '../http/context';
+import { importEntries } from '../wallet/import';
+import { presentEntry } from '../wallet/presenter';
+import { createEntrySchema, importBodySchema, listQuerySchema, replaceSecretSchema, updateEntrySchema } from '../wallet/schemas';
+
+const idParams = z.object({ id: z.string().min(1).max(64) });
+
+/** /wallet: provider keys (admin only). Responses are presented entries: masked, never the secret. */
+export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
+  const { wallet } = deps;
+  return api('Wallet')
+    .route(
+      {
+        method: 'post',
+        path: '/wallet/keys',
+        summary: 'Add a provider key (service detected from the key format when omitted)',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        body: createEntrySchema,
+        status: 201,
+      },
+      async (ctx, { body }) => presentEntry(await wallet.create(body, auditActor(ctx))),
+    )
+    .route(
+      { method: 'get', path: '/wallet/keys', summary: 'List provider keys (masked)', auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
+      async (_ctx, { query }) => ({ data: (await wallet.list(query)).map((e) => presentEntry(e)) }),
+    )
+    .route(
+      {
+        method: 'get',
+        path: '/wallet/keys/:id',
+        summary: 'Get a provider key (masked) with its quota used this period',
+        auth: 'jwt',
+        permission: 'wallet:read',
+        params: idParams,
+      },
+      async (_ctx, { params }) => {
+        const { entry, usage } = await wallet.get(params.id);
+        return presentEntry(entry, usage);
+      },
+    )
+    .route(
+      {
+        method: 'patch',
+        path: '/wallet/keys/:id',
+        summary: 'Change label, tier, priority, weight, environment, status, quota or metadata',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        params: idParams,
+        body: updateEntrySchema,
+      },
+      async (ctx, { params, body }) => presentEntry(await wallet.update(params.id, body, auditActor(ctx))),
+    )
+    .route(
+      { method: 'delete', path: '/wallet/keys/:id', summary: 'Delete a provider key', auth: 'jwt', permission: 'wallet:write', params: idParams },
+      async (ctx, { params }) => {
+        await wallet.delete(params.id, auditActor(ctx));
+        ctx.status = 204;
+      },
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/wallet/keys/:id/secret',
+        summary: 'Replace the secret of a provider key (re-activates an invalid entry)',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        params: idParams,
+        body: replaceSecretSchema,
+      },
+      async (ctx, { params, body }) => presentEntry(await wallet.replaceSecret(params.id, body.secret, auditActor(ctx))),
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/wallet/import',
+        summary: 'Import provider keys: a JSON array of create bodies, {"dotenv": "..."} or text/plain dotenv; one result per entry',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        body: importBodySchema,
+      },
+      async (ctx, { body }) => importEntries(deps, body, auditActor(ctx)),
+    ).router;
+}

@@ -1,0 +1,191 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { AuditActor, recordAudit } from '../audit/audit';
+import { AppError, conflict, notFound } from '../http/errors';
+import type { KvStore } from '../store/kv';
+import type { ServiceRegistry } from './registry';
+
+/** Model aliases (ordered fallback chains across services) and the token price table, managed by admins. */
+
+export const ALIASES_CHANNEL = 'aliases:changed';
+
+/** This node drops its cached aliases and prices at once; the others on the pub/sub message. */
+async function announce(deps: ModelCatalogDeps, what: string): Promise<void> {
+  deps.llm?.invalidate();
+  await deps.kv.publish(ALIASES_CHANNEL, what);
+}
+
+export interface AliasTarget {
+  service: string;
+  model: string;
+}
+
+const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+/** No '/': `service/model` means a direct target, so an alias containing one could never be reached. */
+const ALIAS_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+/** Path segments under /models that are routes, not aliases. */
+const RESERVED_ALIASES = new Set(['prices']);
+
+export const aliasParams = z.object({
+  alias: z
+    .string()
+    .regex(ALIAS_NAME, 'must be letters, digits, ".", "_", ":" or "-" (no "/")')
+    .refine((a) => !RESERVED_ALIASES.has(a), 'is reserved'),
+});
+
+export const putAliasSchema = z
+  .object({
+    targets: z
+      .array(z.object({ service: z.string().min(1).max(64), model: z.string().regex(MODEL_ID, 'must be a model id') }).strict())
+      .min(1)
+      .max(10),
+    description: z.string().trim().max(500).nullable().optional(),
+  })
+  .strict();
+
+/** An exact model id, or a prefix ending in '*' that prices every model starting with it. */
+export const priceParams = z.object({
+  model: z.string().refine((m) => MODEL_ID.test(m.endsWith('*') ? m.slice(0, -1) : m), 'must be a model id, optionally ending in "*"'),
+});
+
+export const putPriceSchema = z
+  .object({
+    service: z.string().min(1).max(64),
+    /** USD per million tokens */
+    inputPerMTok: z.number().min(0).max(100_000),
+    outputPerMTok: z.number().min(0).max(100_000),
+  })
+  .strict();
+
+interface AliasRow {
+  alias: string;
+  targets: AliasTarget[] | string;
+  description: string | null;
+  builtin: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface PriceRow {
+  model: string;
+  service: string;
+  input_per_mtok: number | string;
+  output_per_mtok: number | string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function presentAlias(r: AliasRow) {
+  return {
+    alias: r.alias,
+    targets: (typeof r.targets === 'string' ? JSON.parse(r.targets) : r.targets) as AliasTarget[],
+    description: r.description,
+    builtin: r.builtin,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function presentPrice(r: PriceRow) {
+  return {
+    model: r.model,
+    service: r.service,
+    inputPerMTok: Number(r.input_per_mtok),
+    outputPerMTok: Number(r.output_per_mtok),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface ModelCatalogDeps {
+  /** present in the running app: invalidated at once on the node that made the change */
+  llm?: { invalidate(): void };
+  db: Knex;
+  kv: KvStore;
+  services: ServiceRegistry;
+  clock: { now(): number };
+}
+
+function assertKnownService(services: ServiceRegistry, slug: string, param: string): void {
+  if (!services.get(slug)) throw new AppError('invalid_request', `Unknown service ${slug}`, { param });
+}
+
+export async function listAliases(db: Knex) {
+  return ((await db('model_aliases').select('*').orderBy('alias')) as AliasRow[]).map(presentAlias);
+}
+
+export async function putAlias(deps: ModelCatalogDeps, alias: string, input: z.output<typeof putAliasSchema>, actor: AuditActor) {
+  input.targets.forEach((t, i) => assertKnownService(deps.services, t.service, `targets.${i}.service`));
+  const now = new Date(deps.clock.now());
+  const result = await deps.db.transaction(async (trx) => {
+    const existing = (await trx('model_aliases').where({ alias }).forUpdate().first()) as AliasRow | undefined;
+    const values = {
+      targets: JSON.stringify(input.targets),
+      description: input.description === undefined ? existing?.description ?? null : input.description,
+      updated_at: now,
+    };
+    const [row] = existing
+      ? ((await trx('model_aliases').where({ alias }).update(values).returning('*')) as AliasRow[])
+      : ((await trx('model_aliases').insert({ alias, ...values, builtin: false, created_at: now }).returning('*')) as AliasRow[]);
+    const after = presentAlias(row);
+    await recordAudit(
+      trx,
+      actor,
+      { action: 'model_alias.put', targetType: 'model_alias', targetId: alias, before: existing ? presentAlias(existing) : null, after },
+      now,
+    );
+    return { alias: after, created: !existing };
+  });
+  await announce(deps, alias);
+  return result;
+}
+
+export async function deleteAlias(deps: ModelCatalogDeps, alias: string, actor: AuditActor): Promise<void> {
+  const now = new Date(deps.clock.now());
+  await deps.db.transaction(async (trx) => {
+    const existing = (await trx('model_aliases').where({ alias }).forUpdate().first()) as AliasRow | undefined;
+    if (!existing) throw notFound(`Model alias ${alias}`);
+    // The seeds would recreate a deleted built-in at the next boot: re-pointing it is what sticks.
+    if (existing.builtin) throw conflict(`Model alias ${alias} is built in; change its targets with PUT instead`);
+    await trx('model_aliases').where({ alias }).delete();
+    await recordAudit(trx, actor, { action: 'model_alias.delete', targetType: 'model_alias', targetId: alias, before: presentAlias(existing) }, now);
+  });
+  await announce(deps, alias);
+}
+
+export async function listPrices(db: Knex) {
+  return ((await db('model_prices').select('*').orderBy('model')) as PriceRow[]).map(presentPrice);
+}
+
+export async function putPrice(deps: ModelCatalogDeps, model: string, input: z.output<typeof putPriceSchema>, actor: AuditActor) {
+  assertKnownService(deps.services, input.service, 'service');
+  const now = new Date(deps.clock.now());
+  const result = await deps.db.transaction(async (trx) => {
+    const existing = (await trx('model_prices').where({ model }).forUpdate().first()) as PriceRow | undefined;
+    const values = { service: input.service, input_per_mtok: input.inputPerMTok, output_per_mtok: input.outputPerMTok, updated_at: now };
+    const [row] = existing
+      ? ((await trx('model_prices').where({ model }).update(values).returning('*')) as PriceRow[])
+      : ((await trx('model_prices').insert({ model, ...values, created_at: now }).returning('*')) as PriceRow[]);
+    const after = presentPrice(row);
+    await recordAudit(
+      trx,
+      actor,
+      { action: 'model_price.put', targetType: 'model_price', targetId: model, before: existing ? presentPrice(existing) : null, after },
+      now,
+    );
+    return { price: after, created: !existing };
+  });
+  await announce(deps, `price:${model}`);
+  return result;
+}
+
+export async function deletePrice(deps: ModelCatalogDeps, model: string, actor: AuditActor): Promise<void> {
+  const now = new Date(deps.clock.now());
+  await deps.db.transaction(async (trx) => {
+    const existing = (await trx('model_prices').where({ model }).forUpdate().first()) as PriceRow | undefined;
+    if (!existing) throw notFound(`Price for ${model}`);
+    await trx('model_prices').where({ model }).delete();
+    await recordAudit(trx, actor, { action: 'model_price.delete', targetType: 'model_price', targetId: model, before: presentPrice(existing) }, now);
+  });
+  await announce(deps, `price:${model}`);
+}

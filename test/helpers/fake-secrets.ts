@@ -1,0 +1,20 @@
+import crypto from 'node:crypto';
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function randomBase62(n: number): string {
+  const bytes = crypto.randomBytes(n);
+  return Array.from(bytes, (b) => BASE62[b % 62]).join('');
+}
+
+/** Fresh, realistic-looking provider secrets (random every run) in each built-in service's key format. */
+export const fakeSecret = {
+  openaiProject: () => `sk-proj-${randomBase62(48)}`,
+  openaiLegacy: () => `sk-${randomBase62(48)}`,
+  anthropic: () => `sk-ant-api03-${randomBase62(80)}`,
+  stripeLive: () => `sk_live_${randomBase62(32)}`,
+  stripeTest: () => `sk_test_${randomBase62(32)}`,
+  stripeRestricted: () => `rk_live_${randomBase62(32)}`,
+  googlemaps: () => `AIza${randomBase62(35)}`,
+  openweather: () => crypto.randomBytes(16).toString('hex'),
+};
