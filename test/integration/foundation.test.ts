@@ -65,4 +65,13 @@ describe(`foundation (${TEST_BACKEND})`, () => {
     const res = await gw.request('/metrics');
     expect(res.text).toMatch(/keywallet_http_requests_total\{route="\/health",method="GET",status="200"\} \d+/);
   });
+
+  it('serves every keywallet_* metric the dashboard and alert rules may query (test/unit/monitoring checks the queries)', async () => {
+    const res = await gw.request('/metrics');
+    const served = new Set([...res.text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const registered = (await gw.deps.metrics.registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('keywallet_'));
+    expect(registered.length).toBeGreaterThanOrEqual(16);
+    expect(registered.filter((n) => !served.has(n))).toEqual([]);
+    expect(res.text).not.toMatch(/kw_(live|test)_/);
+  });
 });
