@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import type Router from '@koa/router';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
 import { bodyParser } from '@koa/bodyparser';
@@ -20,6 +21,79 @@ function bodyParsers(): Koa.Middleware {
     // raw pass-through streams the client body to the upstream untouched
     if (/^\/proxy\/[^/]+/.test(ctx.path)) return next();
     return rest(ctx, next);
+  };
+}
+
+/** The first path segments a router's routes start with (lower case); null when a route starts with a parameter. */
+function firstSegments(router: Router<AppState>): Set<string> | null {
+  const segments = new Set<string>();
+  for (const layer of router.stack) {
+    const match = typeof layer.path === 'string' ? /^\/([A-Za-z0-9._~-]+)(?:\/|$)/.exec(layer.path) : null;
+    if (!match) return null;
+    segments.add(match[1].toLowerCase());
+  }
+  return segments;
+}
+
+/** koa-compose's contract (each middleware's next runs the rest, once), for the few chains built below. */
+function compose(middleware: Koa.Middleware[]): Koa.Middleware {
+  return (ctx, next) => {
+    const run = (i: number): Promise<unknown> => {
+      if (i === middleware.length) return next();
+      try {
+        return Promise.resolve(middleware[i](ctx, () => run(i + 1)));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    };
+    return run(0);
+  };
+}
+
+function segmentOf(path: string): string {
+  const end = path.indexOf('/', 1);
+  return (end === -1 ? path.slice(1) : path.slice(1, end)).toLowerCase();
+}
+
+/**
+ * The resource routers, in order, each with its allowedMethods — but a request only walks the routers that
+ * have a route under its first path segment (a /v1 call no longer runs every management router's matcher).
+ * The ops router, mounted before and always walked, still answers 405 and 501 for everything, as before.
+ */
+function dispatchBySegment(routers: Router<AppState>[]): Koa.Middleware {
+  const mounted = routers.map((router) => ({
+    segments: firstSegments(router),
+    middleware: compose([router.routes() as Koa.Middleware, router.allowedMethods({ throw: false }) as Koa.Middleware]),
+  }));
+  const chainFor = (segment: string | null) =>
+    compose(mounted.filter((m) => m.segments === null || (segment !== null && m.segments.has(segment))).map((m) => m.middleware));
+  const chains = new Map<string, Koa.Middleware>();
+  for (const m of mounted) for (const segment of m.segments ?? []) if (!chains.has(segment)) chains.set(segment, chainFor(segment));
+  const others = chainFor(null);
+  return (ctx, next) => (chains.get(segmentOf(ctx.path)) ?? others)(ctx, next);
+}
+
+/**
+ * helmet's headers, worked out once: with these options (no per-request CSP directives) every response gets
+ * the same set, so they are recorded from one run of koa-helmet and replayed, instead of running its dozen
+ * middlewares per request. Falls back to koa-helmet itself if nothing was recorded.
+ */
+function securityHeaders(): Koa.Middleware {
+  const middleware = helmet({ crossOriginResourcePolicy: false });
+  const set: [string, string | number | readonly string[]][] = [];
+  const removed: string[] = [];
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => set.push([name, value]),
+    removeHeader: (name: string) => removed.push(name),
+  };
+  // helmet sets its headers synchronously (options are validated when it is built); it calls next later.
+  Promise.resolve(middleware({ req: {}, res: recorder } as unknown as Koa.Context, async () => {})).catch(() => {});
+  if (set.length === 0) return middleware;
+  return (ctx, next) => {
+    const res = ctx.res;
+    for (const [name, value] of set) res.setHeader(name, value);
+    for (const name of removed) res.removeHeader(name);
+    return next();
   };
 }
 
@@ -48,7 +122,7 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   });
   app.use(requestContext(deps.logger, recordHttp));
   app.use(errorHandler(deps.logger));
-  app.use(helmet({ crossOriginResourcePolicy: false }));
+  app.use(securityHeaders());
   app.use(
     cors({
       origin: (ctx) => {
@@ -64,8 +138,6 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
 
   const ops = opsRouter(deps, openapi);
   app.use(ops.routes()).use(ops.allowedMethods());
-  for (const router of mountRoutes(deps, (tag) => new Api(openapi, guards, tag))) {
-    app.use(router.routes()).use(router.allowedMethods({ throw: false }));
-  }
+  app.use(dispatchBySegment(mountRoutes(deps, (tag) => new Api(openapi, guards, tag))));
   return app;
 }

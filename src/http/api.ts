@@ -25,6 +25,12 @@ export interface RouteDef<B, Q, P> {
   /** runs before authentication (e.g. a login rate limit) */
   before?: Koa.Middleware[];
   body?: B;
+  /**
+   * A cheap check for hot routes: true only for a body the `body` schema would accept and return unchanged
+   * (no defaults, no transforms). Then the body is used as it came and the schema is not run; otherwise the
+   * schema runs as usual and produces the error (or the transformed value).
+   */
+  bodyAccepts?: (body: unknown) => boolean;
   query?: Q;
   params?: P;
   response?: z.ZodType;
@@ -35,6 +41,11 @@ export type Handler<B, Q, P> = (
   ctx: AppContext,
   input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> },
 ) => unknown | Promise<unknown>;
+
+function parseBody<B extends z.ZodType>(def: { body?: B; bodyAccepts?: (body: unknown) => boolean }, raw: unknown): unknown {
+  if (def.bodyAccepts?.(raw)) return raw;
+  return parseInput(def.body!, raw, 'body');
+}
 
 /**
  * A route states its chain in order — before (limits) → authenticate → permission → validate → handler —
@@ -65,7 +76,7 @@ export class Api {
     if (def.permission) chain.push(this.guards.permission(def.permission));
     chain.push(async (ctx: AppContext) => {
       const input = {
-        body: (def.body ? parseInput(def.body, (ctx.request as { body?: unknown }).body ?? {}, 'body') : undefined) as Infer<B>,
+        body: (def.body ? parseBody(def, (ctx.request as { body?: unknown }).body ?? {}) : undefined) as Infer<B>,
         query: (def.query ? parseInput(def.query, ctx.query, 'query') : undefined) as Infer<Q>,
         params: (def.params ? parseInput(def.params, (ctx as unknown as { params: unknown }).params, 'params') : undefined) as Infer<P>,
       };

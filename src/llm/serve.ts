@@ -12,6 +12,7 @@ import { estimateTokens } from '../providers/tokens';
 import type { ClientAnswer, LlmRequest, LlmSurface, TokenUsage, UpstreamRequest } from '../providers/types';
 import type { UpstreamAgents } from '../proxy/forward';
 import type { WalletEntryView } from '../routing/router-types';
+import { ClientWatch } from './client-watch';
 import { routeTargets, TargetCannotServe, type QuotaCost } from './fallback';
 import type { ModelTarget, ResolvedModel } from './models';
 import type { PriceTable } from './pricing';
@@ -29,15 +30,6 @@ export interface LlmCallSpec {
   /** for the reservation before the call and for billing a stream that never reported usage */
   promptTokensEstimate: number;
   maxOutputTokens: number;
-}
-
-/** Aborts when the client disconnects before its response has been fully written. */
-function watchClient(ctx: AppContext): AbortController {
-  const gone = new AbortController();
-  ctx.res.once('close', () => {
-    if (!ctx.res.writableFinished) gone.abort();
-  });
-  return gone;
 }
 
 function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamRequest {
@@ -90,7 +82,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
   const costOf = (t: ModelTarget) => prices.costMicros(t.model, spec.promptTokensEstimate, spec.maxOutputTokens);
   // Reserve for the dearest target: any of them may end up serving.
   const estimate = { tokens, costMicros: Math.max(0, ...targets.map(costOf)) };
-  const clientGone = watchClient(ctx);
+  const clientGone = new ClientWatch(ctx.res);
 
   await runGatewayCall(ctx, deps, { surface: spec.surface, estimate }, async (call) => {
     call.stream = spec.stream;
@@ -108,7 +100,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
       const adapter = adapterFor(target.protocol);
       return {
         quotaCost: { requests: 1, tokens, creditsMicros: costOf(target) },
-        attempt: llmAttempt({ agents, adapter, request, upstream, clientGone: clientGone.signal, now: () => deps.clock.now() }),
+        attempt: llmAttempt({ agents, adapter, request, upstream, clientGone, now: () => deps.clock.now() }),
       };
     });
     const { value, entry } = served.result;
@@ -121,7 +113,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
     }
 
     const sink = openSseResponse(ctx);
-    const done = pumpStream(spec.surface, value, sink, clientGone.signal).then(async ({ end, failure }) => {
+    const done = pumpStream(spec.surface, value, sink, clientGone).then(async ({ end, failure }) => {
       const { translator } = value;
       account(call, prices, translator.usage, end === 'completed', spec.promptTokensEstimate, translator.completionText);
       if (end === 'failed') call.errorCode = failure?.code ?? 'upstream_stream_interrupted';

@@ -3,10 +3,11 @@
  * sent, so a failure can only be told in-band: an SSE error event in the client's protocol, then the end of
  * the stream — never a `[DONE]` or `message_stop` after an error, never a clean-looking close.
  */
-import { PassThrough } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { AppContext } from '../http/context';
 import { formatSse } from '../providers/sse';
 import { streamCutFailure, type LlmSurface, type StreamFailure } from '../providers/types';
+import type { ClientWatch } from './client-watch';
 import type { TargetResult } from './upstream';
 
 export type StreamEnd = 'completed' | 'failed' | 'aborted';
@@ -19,18 +20,24 @@ export function errorFrame(surface: LlmSurface, failure: StreamFailure): string 
   return formatSse({ error: { message: failure.message, type: failure.type, code: failure.code, param: null } });
 }
 
-/** SSE headers, Nagle off, and a body every event is flushed through as soon as it is written. */
-export function openSseResponse(ctx: AppContext): PassThrough {
+/** Where a stream is written: the client's response itself (a Writable with drain and close). */
+export type SseSink = Pick<ServerResponse, 'write' | 'end' | 'once' | 'off' | 'destroyed' | 'writableEnded'>;
+
+/**
+ * SSE headers, Nagle off, and the response taken over from Koa: events go straight to the socket instead of
+ * through a PassThrough and Koa's stream.pipeline (which costs an AbortController and a DOMException per
+ * response on Node 20). Headers set on ctx before this point are already on the response.
+ */
+export function openSseResponse(ctx: AppContext): SseSink {
   ctx.status = 200;
   ctx.set({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   ctx.req.socket.setNoDelay(true);
-  const sink = new PassThrough();
-  ctx.body = sink;
-  return sink;
+  ctx.respond = false;
+  return ctx.res;
 }
 
 /** Writes with backpressure; false once the client is gone. */
-async function send(sink: PassThrough, data: Buffer | string): Promise<boolean> {
+async function send(sink: SseSink, data: Buffer | string): Promise<boolean> {
   if (sink.destroyed || sink.writableEnded) return false;
   if (data.length === 0 || sink.write(data)) return true;
   await new Promise<void>((resolve) => {
@@ -54,8 +61,8 @@ export interface PumpResult {
 export async function pumpStream(
   surface: LlmSurface,
   stream: Extract<TargetResult, { kind: 'stream' }>,
-  sink: PassThrough,
-  clientGone: AbortSignal,
+  sink: SseSink,
+  clientGone: ClientWatch,
 ): Promise<PumpResult> {
   const { translator } = stream;
   const fail = async (failure: StreamFailure): Promise<PumpResult> => {
@@ -96,6 +103,6 @@ export async function pumpStream(
     // A bug in a translator must still end the stream visibly.
     return await fail(streamCutFailure('The gateway could not read the upstream stream')).catch(() => ({ end: 'failed' as const, failure: null }));
   } finally {
-    if (!sink.destroyed) sink.end();
+    if (!sink.destroyed && !sink.writableEnded) sink.end();
   }
 }

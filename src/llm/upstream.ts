@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '../http/errors';
+import type { ClientWatch } from './client-watch';
 import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
 import { forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
 import type { AttemptContext, AttemptOutcome, RetryReason } from '../routing/router-types';
@@ -30,11 +31,14 @@ export interface AttemptInput {
   request: LlmRequest;
   upstream: UpstreamRequest;
   /** aborts when the client disconnects */
-  clientGone: AbortSignal;
+  clientGone: ClientWatch;
   now: () => number;
 }
 
 /** Thrown inside an attempt when the client has gone: nobody is waiting, so no other entry is tried. */
+/** The reason an attempt's controller is aborted with: a shared one spares a DOMException per abort. */
+const ATTEMPT_STOPPED = new Error('upstream attempt stopped');
+
 export function clientClosed(): AppError {
   return new AppError('invalid_request', 'The client closed the request');
 }
@@ -61,8 +65,16 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
   const { adapter, request, upstream, clientGone } = input;
   return async (a) => {
     if (clientGone.aborted) throw clientClosed();
+    // One controller per attempt, tripped by the router's timeout, the client leaving, or stop(): cheaper than
+    // AbortSignal.any, which on Node 20 allocates weak references and a finalizer per call.
     const abort = new AbortController();
-    const signal = AbortSignal.any([a.signal, abort.signal, clientGone]);
+    const signal = abort.signal;
+    const trip = () => {
+      if (!signal.aborted) abort.abort(ATTEMPT_STOPPED);
+    };
+    if (a.signal.aborted) trip();
+    else a.signal.addEventListener('abort', trip, { once: true });
+    clientGone.onAbort(trip);
     let sent: Awaited<ReturnType<typeof forward>>;
     try {
       sent = await forward(
@@ -89,7 +101,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
       }
       const translator = adapter.createStream(request);
       const rest = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-      const stop = () => abort.abort();
+      const stop = trip;
       for (;;) {
         const next = await rest.next();
         if (next.done) {
@@ -106,7 +118,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
         if (out.length > 0) return ok({ kind: 'stream', translator, held: [out], rest, stop, admittedAtMs: a.admittedAtMs });
       }
     } catch (err) {
-      abort.abort();
+      trip();
       if (clientGone.aborted) throw clientClosed();
       if (a.signal.aborted) return { kind: 'retry', reason: 'timeout' };
       if (err instanceof AppError) throw err;

@@ -11,9 +11,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * model names, or a scanner hitting random URLs, cannot grow the registry without bound.
  *
  * Hot path: `metric.labels(a, b).inc()` and `metric.inc({ a, b })` both work and both are guarded.
- * prom-client 15 does not cache `.labels()` children; it allocates a small object per call. Where the
- * label set is fixed for a component (a route, a service), take the child once and keep it.
- * Prefer positional `.labels(...)` over building a label object per request.
+ * Positional `.labels(...)` children are cached per label set here (prom-client 15 itself allocates one per
+ * call), so prefer it over building a label object per request.
  * Histogram `startTimer(labels)` is guarded; labels passed to the returned `end(labels)` are not, so pass
  * them all up front.
  */
@@ -109,19 +108,46 @@ export class LabelGuard {
   }
 }
 
+/** Label sets a child of `.labels()` is built from; the child hands them back to the guarded write methods. */
+const guardedSets = new WeakSet<object>();
+/** Children cached per metric; beyond this, label sets are still guarded but no longer cached. */
+const MAX_CACHED_CHILDREN = 2_000;
+
+/** A cache key for positional label values; null for the label-object form, which is not cached. */
+function childKey(args: readonly unknown[]): string | null {
+  if (args.length === 1 && isLabelObject(args[0])) return null;
+  let key = '';
+  for (let i = 0; i < args.length; i++) key += i === 0 ? String(args[i] ?? '') : `\u0001${String(args[i] ?? '')}`;
+  return key;
+}
+
 /**
  * prom-client has no hook for label values, so the write methods of the instance are wrapped; the
  * metric keeps its prom-client type and every caller gets the guard without knowing about it.
+ * `.labels(a, b)` children are cached per label set (prom-client 15 allocates one per call), so a hot path
+ * that asks for the same child on every request costs one map lookup.
  */
 function guardLabelWrites<M extends object>(metric: M, guard: LabelGuard, methods: readonly string[]): M {
   const target = metric as unknown as Record<string, (...args: unknown[]) => unknown>;
   for (const method of methods) {
     const original = target[method].bind(metric);
-    if (method === 'labels') target[method] = (...args) => original(guard.fromArgs(args));
-    else if (method === 'remove') target[method] = (...args) => original(guard.fromArgs(args, false));
+    if (method === 'labels') {
+      const children = new Map<string, unknown>();
+      target[method] = (...args) => {
+        const key = childKey(args);
+        const cached = key === null ? undefined : children.get(key);
+        if (cached) return cached;
+        const labels = guard.fromArgs(args);
+        guardedSets.add(labels);
+        const child = original(labels);
+        if (key !== null && children.size < MAX_CACHED_CHILDREN) children.set(key, child);
+        return child;
+      };
+    } else if (method === 'remove') target[method] = (...args) => original(guard.fromArgs(args, false));
     else {
-      target[method] = (...args) =>
-        isLabelObject(args[0]) ? original(guard.object(args[0]), ...args.slice(1)) : original(...args);
+      // Every write method takes at most (labels, value): no rest arguments on the hot path.
+      target[method] = (first?: unknown, second?: unknown) =>
+        isLabelObject(first) && !guardedSets.has(first) ? original(guard.object(first), second) : original(first, second);
     }
   }
   return metric;

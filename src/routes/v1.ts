@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { UpstreamAgents } from '../proxy/forward';
+import { chatBodyAccepts, embeddingsBodyAccepts, messagesBodyAccepts } from '../llm/body-checks';
 import { anthropicMessages, chatCompletions, embeddings, listModelsForKey, retrieveModelForKey } from '../llm/handlers';
 
 /**
@@ -14,7 +15,7 @@ import { anthropicMessages, chatCompletions, embeddings, listModelsForKey, retri
 
 const modelName = z.string().trim().min(1).max(256);
 
-const chatCompletionBody = z.looseObject({
+export const chatCompletionBody = z.looseObject({
   model: modelName,
   messages: z.array(z.looseObject({ role: z.string().min(1) })).min(1),
   stream: z.boolean().nullable().optional(),
@@ -23,14 +24,14 @@ const chatCompletionBody = z.looseObject({
   max_completion_tokens: z.number().int().positive().nullable().optional(),
 });
 
-const messagesBody = z.looseObject({
+export const messagesBody = z.looseObject({
   model: modelName,
   messages: z.array(z.looseObject({ role: z.string().min(1) })),
   max_tokens: z.number().int().positive(),
   stream: z.boolean().optional(),
 });
 
-const embeddingsBody = z.looseObject({
+export const embeddingsBody = z.looseObject({
   model: modelName,
   input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]),
 });
@@ -49,6 +50,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         summary: 'OpenAI Chat Completions (streaming and not) on any model, alias or service/model; Anthropic models are translated',
         auth: 'gateway',
         body: chatCompletionBody,
+        bodyAccepts: chatBodyAccepts,
       },
       (ctx, { body }) => chatCompletions(ctx, deps, agents, body),
     )
@@ -59,11 +61,12 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         summary: 'Anthropic Messages API, native (streaming and not); x-api-key or Bearer; anthropic-version and anthropic-beta are forwarded',
         auth: 'gateway',
         body: messagesBody,
+        bodyAccepts: messagesBodyAccepts,
       },
       (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
     )
     .route(
-      { method: 'post', path: '/v1/embeddings', summary: 'OpenAI Embeddings', auth: 'gateway', body: embeddingsBody },
+      { method: 'post', path: '/v1/embeddings', summary: 'OpenAI Embeddings', auth: 'gateway', body: embeddingsBody, bodyAccepts: embeddingsBodyAccepts },
       (ctx, { body }) => embeddings(ctx, deps, agents, body),
     )
     .route({ method: 'get', path: '/v1/models', summary: 'The models and aliases this key may use (OpenAI list format)', auth: 'gateway' }, (ctx) =>

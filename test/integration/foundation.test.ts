@@ -23,6 +23,34 @@ describe(`foundation (${TEST_BACKEND})`, () => {
     expect(generated.headers.get('x-request-id')).toMatch(/^req_/);
   });
 
+  it('dispatches by path segment with the same 405, OPTIONS and case-insensitive matching as every router', async () => {
+    const wrongMethod = await gw.request('/v1/chat/completions', { method: 'DELETE' });
+    expect([wrongMethod.status, wrongMethod.headers.get('allow')]).toEqual([405, 'POST']);
+    const options = await gw.request('/v1/chat/completions', { method: 'OPTIONS' });
+    expect([options.status, options.headers.get('allow')]).toEqual([200, 'POST']);
+    const users = await gw.request('/users', { method: 'PUT' });
+    expect([users.status, users.headers.get('allow')]).toEqual([405, 'HEAD, GET, POST']);
+    expect((await gw.request('/Users')).body.error.code).toBe('unauthorized');
+    expect((await gw.request('/V1/models')).body.error.code).toBe('invalid_api_key');
+  });
+
+  it("sends helmet's security headers on every response", async () => {
+    for (const path of ['/health', '/no-such-thing', '/v1/models']) {
+      const h = (await gw.request(path)).headers;
+      expect(h.get('content-security-policy')).toContain("default-src 'self'");
+      expect([h.get('x-content-type-options'), h.get('x-frame-options'), h.get('cross-origin-opener-policy')]).toEqual(['nosniff', 'SAMEORIGIN', 'same-origin']);
+      expect(h.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+      expect(h.get('cross-origin-resource-policy')).toBeNull();
+    }
+  });
+
+  it('generates a distinct request id for every request', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 20; i++) ids.add((await gw.request('/health')).headers.get('x-request-id') ?? '');
+    expect(ids.size).toBe(20);
+    for (const id of ids) expect(id).toMatch(/^req_[A-Za-z0-9_-]{16}$/);
+  });
+
   it('answers unknown routes with the management error shape', async () => {
     const res = await gw.request('/no-such-thing');
     expect(res.status).toBe(404);

@@ -132,4 +132,28 @@ describe('bounded labels', () => {
     m.walletEntryUp.remove({ entry_id: 'never-seen', service: 'openai' });
     expect(await seriesOf(m, 'keywallet_wallet_entry_up')).toHaveLength(0);
   });
+
+  it('caches labels() children per label set, and a cached child still counts after a reset or a removal', async () => {
+    const m = createMetrics({ collectDefault: false });
+    const child = m.gatewayRequests.labels('chat', 'openai', '200');
+    expect(m.gatewayRequests.labels('chat', 'openai', 200 as unknown as string)).toBe(child);
+    expect(m.gatewayRequests.labels('chat', 'openai', '429')).not.toBe(child);
+    child.inc();
+    m.gatewayRequests.labels('chat', 'openai', '200').inc(2);
+    expect((await seriesOf(m, 'keywallet_gateway_requests_total'))[0].value).toBe(3);
+    m.registry.resetMetrics();
+    m.gatewayRequests.labels('chat', 'openai', '200').inc();
+    expect((await seriesOf(m, 'keywallet_gateway_requests_total'))[0].value).toBe(1);
+    m.walletEntryUp.labels('we_1', 'openai').set(1);
+    m.walletEntryUp.remove('we_1', 'openai');
+    m.walletEntryUp.labels('we_1', 'openai').set(0);
+    expect(await seriesOf(m, 'keywallet_wallet_entry_up')).toEqual([expect.objectContaining({ value: 0, labels: { entry_id: 'we_1', service: 'openai' } })]);
+  });
+
+  it('a cached child keeps the guarded values (unknown surface still "other")', async () => {
+    const m = createMetrics({ collectDefault: false });
+    m.gatewayRequests.labels('bogus', 'openai', '200').inc();
+    m.gatewayRequests.labels('bogus', 'openai', '200').inc();
+    expect(await m.registry.metrics()).toContain('keywallet_gateway_requests_total{surface="other",service="openai",status="200"} 2');
+  });
 });
