@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import type { AdmitResult, CounterCheck, KvStore } from '../store/kv';
+import type { AdmitResult, CounterAdjustment, CounterCheck, KvStore } from '../store/kv';
 import { MemoryKvStore } from '../store/memory-kv';
 
 export type CounterStore = 'shared' | 'local';
@@ -12,7 +12,11 @@ export class StoreUnreachableError extends Error {
 }
 
 export interface ResilienceOptions {
-  /** a shared-store call slower than this counts as unreachable (Redis answers in well under a millisecond) */
+  /**
+   * A shared-store call still unanswered after this long counts as unreachable. Generous on purpose: Redis answers
+   * in well under a millisecond, but a node whose own event loop is saturated reads that answer late, and that is
+   * no reason to refuse. A lost connection is noticed at once from the connection state instead (KvStore.isConnected).
+   */
   timeoutMs?: number;
   /** after a failure, calls skip the shared store for this long instead of each waiting for the timeout */
   probeIntervalMs?: number;
@@ -21,9 +25,9 @@ export interface ResilienceOptions {
 }
 
 /**
- * The shared counter store (Redis) guarded by a timeout and a short circuit breaker, with an in-process store
- * beside it for the rate-limit fallback. Timing here is wall-clock (performance.now), not the injected clock:
- * it measures the network, not the billing period.
+ * The shared counter store (Redis) guarded by its connection state, a timeout and a short circuit breaker, with an
+ * in-process store beside it for the rate-limit fallback. Timing here is wall-clock (performance.now), not the
+ * injected clock: it measures the network, not the billing period.
  *
  * A shared call that times out may still be applied by Redis later; the counter then holds one request (or one
  * reservation) too many until its window or month ends. Rare, and it errs on the side of refusing.
@@ -37,7 +41,7 @@ export class ResilientCounters {
   private lastWarnAt = -Infinity;
 
   constructor(private readonly shared: KvStore, private readonly logger: Logger, opts: ResilienceOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 200;
+    this.timeoutMs = opts.timeoutMs ?? 2500;
     this.probeIntervalMs = opts.probeIntervalMs ?? 1000;
     this.warnIntervalMs = opts.warnIntervalMs ?? 60_000;
   }
@@ -47,7 +51,10 @@ export class ResilientCounters {
     return this.failedAt !== null;
   }
 
-  /** Throws StoreUnreachableError when the shared store fails, times out, or failed less than a probe interval ago. */
+  /**
+   * Throws StoreUnreachableError when the shared store's connection is down, or the call fails, times out, or one
+   * failed less than a probe interval ago.
+   */
   admitShared(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
     return this.guard(() => this.shared.admit(checks, nowMs));
   }
@@ -56,9 +63,10 @@ export class ResilientCounters {
     return this.local.admit(checks, nowMs);
   }
 
-  adjust(store: CounterStore, check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void> {
-    if (store === 'local') return this.local.adjust(check, delta, nowMs);
-    return this.guard(() => this.shared.adjust(check, delta, nowMs));
+  /** All adjustments of one request in one call (one round trip to the shared store). */
+  adjustMany(store: CounterStore, items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
+    if (store === 'local') return this.local.adjustMany(items, nowMs);
+    return this.guard(() => this.shared.adjustMany(items, nowMs));
   }
 
   peekShared(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
@@ -76,6 +84,7 @@ export class ResilientCounters {
     }
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (!this.shared.isConnected()) throw new Error('not connected');
       const result = await Promise.race([
         call(),
         new Promise<never>((_, reject) => {

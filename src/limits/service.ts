@@ -3,19 +3,13 @@ import { monthOf, msUntilNextMonth } from '../clock';
 import { AppError } from '../http/errors';
 import type { GatewayPrincipal, PlanLimits } from '../keys/principal';
 import { decodeChange, PLANS_CHANGED } from '../keys/events';
-import type { AdmitResult, CounterCheck } from '../store/kv';
+import type { AdmitResult, CounterAdjustment, CounterCheck, CounterRef } from '../store/kv';
 import { AllowanceCache, CREDITS_CHANGED } from './allowances';
 import { CreditBudget, creditCheck, creditCounterKey, LabelledCheck, LimitScope, rateChecks } from './checks';
 import { limitHeaders, refusalError } from './headers';
 import { CounterStore, ResilienceOptions, ResilientCounters, StoreUnreachableError } from './resilient-counters';
 
 export type LimitDeps = Pick<Deps, 'db' | 'kv' | 'clock' | 'logger' | 'metrics'>;
-
-interface CounterRef {
-  key: string;
-  windowMs?: number;
-  ttlMs?: number;
-}
 
 /** What `admit` reserved for one request: hand it back to `settle` or `refund` exactly once. */
 export interface Admission {
@@ -206,17 +200,18 @@ export class LimitService {
     }
     this.closed.add(admission);
     if (admission.store === 'none') return;
-    const store = admission.store;
-    const work: Promise<void>[] = [];
     const tokens = Math.round(tokenDelta);
     const cost = Math.round(costDelta);
-    if (admission.tokenCounter && tokens !== 0) work.push(this.counters.adjust(store, admission.tokenCounter, tokens, admission.nowMs));
-    if (cost !== 0) for (const c of admission.creditCounters) work.push(this.counters.adjust(store, c, cost, admission.nowMs));
-    const results = await Promise.allSettled(work);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    const items: CounterAdjustment[] = [];
+    if (admission.tokenCounter && tokens !== 0) items.push({ check: admission.tokenCounter, delta: tokens });
+    if (cost !== 0) for (const c of admission.creditCounters) items.push({ check: c, delta: cost });
+    if (items.length === 0) return;
+    try {
+      // one round trip for the tokens per minute and both credit counters
+      await this.counters.adjustMany(admission.store, items, admission.nowMs);
+    } catch (err) {
       this.deps.logger.error(
-        { keyId: admission.keyId, userId: admission.userId, what, tokens, costMicros: cost, reason: (failed.reason as Error)?.message },
+        { keyId: admission.keyId, userId: admission.userId, what, tokens, costMicros: cost, reason: (err as Error)?.message },
         'limits: could not adjust counters after the request; they stay at the reserved estimate',
       );
     }

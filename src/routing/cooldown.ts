@@ -33,6 +33,8 @@ export class CooldownTracker {
   private readonly until: Record<CooldownKind, Map<string, number>> = { cooldown: new Map(), steer: new Map() };
   /** entry id → when this node last read the entry's state from the shared store */
   private readonly readAt = new Map<string, number>();
+  /** first reads of an entry under way: concurrent requests wait for the same one */
+  private readonly reading = new Map<string, Promise<void>>();
 
   constructor(
     private readonly kv: KvStore,
@@ -63,11 +65,20 @@ export class CooldownTracker {
     return this.share('steer', entryId, ms);
   }
 
-  /** The current cooldowns and steers of these entries, reading the shared store for entries not seen lately. */
+  /**
+   * The current cooldowns and steers of these entries. Only an entry this node has never read waits for the shared
+   * store; the periodic re-read of a known entry runs in the background, so a warm request makes no round trip.
+   */
   async snapshot(entryIds: readonly string[]): Promise<CooldownSnapshot> {
     const now = this.clock.now();
-    const stale = entryIds.filter((id) => now - (this.readAt.get(id) ?? -Infinity) > RECHECK_MS);
-    if (stale.length) await Promise.all(stale.map((id) => this.readShared(id, now)));
+    let cold: Promise<void>[] | null = null;
+    for (const id of entryIds) {
+      const readAt = this.readAt.get(id);
+      if (readAt === undefined) (cold ??= []).push(this.firstRead(id, now));
+      else if (this.reading.has(id)) (cold ??= []).push(this.reading.get(id)!); // a first read still under way
+      else if (now - readAt > RECHECK_MS) void this.readShared(id, now);
+    }
+    if (cold) await Promise.all(cold);
     const cooldownUntil = new Map<string, number>();
     const steerAway = new Map<string, number>();
     for (const id of entryIds) {
@@ -89,6 +100,12 @@ export class CooldownTracker {
       // This node still honours it; the others will find out from their own attempts.
       this.logger.warn({ err, entryId: id, kind }, 'could not share a cooldown');
     }
+  }
+
+  private firstRead(id: string, now: number): Promise<void> {
+    const read = this.readShared(id, now).finally(() => this.reading.delete(id));
+    this.reading.set(id, read);
+    return read;
   }
 
   private async readShared(id: string, now: number): Promise<void> {

@@ -10,7 +10,7 @@ import type { CooldownTracker } from './cooldown';
 import { allAttemptsFailed, decisionText, noProviderKey } from './decision';
 import { orderCandidates, type OrderResult } from './engine';
 import { EntryBook } from './entry-book';
-import { consumeQuota, counterCost, peekQuotaUse, quotaHasRoom, refundQuota } from './entry-quota';
+import { consumeQuota, counterCost, peekQuotaUse, QuotaUseMemo, quotaHasRoom, refundQuota } from './entry-quota';
 import { Quota, quotaCounter } from './quota';
 import { quotaToApi } from '../wallet/presenter';
 import type { AttemptContext, AttemptOutcome, AttemptRecord, Explanation, RouteRequest, RouteResult, WalletEntryView } from './router-types';
@@ -49,6 +49,8 @@ const DEFAULT_MAX_ATTEMPTS = 3;
  */
 export class Router {
   private readonly book: EntryBook;
+  /** last known use of each entry's quota: the hot path skips a full entry without reading its counter */
+  private readonly quotaUse = new QuotaUseMemo();
 
   constructor(private readonly deps: RouterDeps) {
     this.book = new EntryBook(deps.metrics);
@@ -70,14 +72,14 @@ export class Router {
       if (leftBecause) this.deps.metrics.fallbacks.labels(service.slug, leftBecause).inc();
       leftBecause = null;
       const admittedAtMs = this.deps.clock.now();
-      if (!(await consumeQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs))) {
+      if (!(await this.takeQuota(entry, req.quotaCost, admittedAtMs))) {
         trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'quota_exhausted' });
         leftBecause = 'quota_exhausted';
         continue;
       }
       const secret = await this.openSecret(entry);
       if (secret === null) {
-        await refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs);
+        await this.giveQuotaBack(entry, req.quotaCost, admittedAtMs);
         trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'decrypt_failed' });
         leftBecause = 'decrypt_failed';
         continue;
@@ -90,7 +92,7 @@ export class Router {
       }
       const started = performance.now();
       const outcome = await this.runAttempt(attempt, { entry, secret, service, attempt: attempts, admittedAtMs }, () =>
-        refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs),
+        this.giveQuotaBack(entry, req.quotaCost, admittedAtMs),
       );
       const seconds = (performance.now() - started) / 1000;
       this.deps.metrics.upstreamDuration.labels(service.slug).observe(seconds);
@@ -107,7 +109,7 @@ export class Router {
         return { value: outcome.value, entry, attempts, decision, trail };
       }
       // not served: the quota share goes back (the upstream did not count it either, or failed)
-      await refundQuota(this.deps.kv, entry, req.quotaCost, admittedAtMs);
+      await this.giveQuotaBack(entry, req.quotaCost, admittedAtMs);
       if (outcome.kind === 'invalid') {
         trail.push({ entryId: entry.id, outcome: 'invalid', status: outcome.status });
         this.deps.metrics.upstreamAttempts.labels(service.slug, 'unauthorized').inc();
@@ -169,6 +171,12 @@ export class Router {
   async settleQuota(entryId: string, quota: Quota, nowAtAdmit: number, delta: number): Promise<void> {
     if (!delta) return;
     await this.deps.kv.adjust(quotaCounter(entryId, quota, nowAtAdmit, 0), Math.round(delta), nowAtAdmit);
+    if (delta < 0) this.quotaUse.forget(entryId); // room freed (once applied): let the next call try the counter again
+  }
+
+  /** Drops what this node remembers of an entry (every 'wallet:changed' message: its quota may have changed). */
+  forgetEntry(entryId: string): void {
+    this.quotaUse.forget(entryId);
   }
 
   private serviceFor(slug: string, opts: { allowDisabled?: boolean } = {}): Service {
@@ -185,13 +193,17 @@ export class Router {
   ): Promise<OrderResult<WalletEntryView> & { entries: WalletEntryView[]; used: (number | null)[] }> {
     const { candidates } = this.deps;
     const entries = await (opts.includeInactive ? candidates.all(req.service, req.environment) : candidates.active(req.service, req.environment));
-    const [snapshot, used] = await Promise.all([
+    // Only the dry run reads the quota counters; routing learns them from its own admits (QuotaUseMemo).
+    const [snapshot, peeked] = await Promise.all([
       this.deps.cooldowns.snapshot(entries.map((e) => e.id)),
-      peekQuotaUse(this.deps.kv, entries, now),
+      opts.includeInactive ? peekQuotaUse(this.deps.kv, entries, now) : null,
     ]);
+    const used = peeked ?? entries.map(() => null);
     const quotaExhausted = new Set<string>();
     entries.forEach((e, i) => {
-      if (e.quota && !quotaHasRoom(e.quota, used[i]!, counterCost(e.quota, req.quotaCost))) quotaExhausted.add(e.id);
+      if (!e.quota) return;
+      const full = peeked ? !quotaHasRoom(e.quota, peeked[i]!, counterCost(e.quota, req.quotaCost)) : this.quotaUse.isFull(e, req.quotaCost, now);
+      if (full) quotaExhausted.add(e.id);
     });
     this.book.decay(now);
     const result = orderCandidates(
@@ -205,6 +217,23 @@ export class Router {
       if (e.quota && used[i] !== null) this.book.quotaRemaining(e, used[i]!, e.quota.limit);
     });
     return { ...result, entries, used };
+  }
+
+  /** Admits this call's share of the entry's quota (true without a quota) and remembers the counter's value. */
+  private async takeQuota(entry: WalletEntryView, cost: RouteRequest['quotaCost'], nowMs: number): Promise<boolean> {
+    if (!entry.quota) return true;
+    const taken = await consumeQuota(this.deps.kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
+    this.quotaUse.note(entry.id, entry.quota, taken.used, nowMs);
+    if (taken.ok) this.book.quotaRemaining(entry, taken.used, entry.quota.limit);
+    return taken.ok;
+  }
+
+  private async giveQuotaBack(entry: WalletEntryView, cost: RouteRequest['quotaCost'], admittedAtMs: number): Promise<void> {
+    try {
+      await refundQuota(this.deps.kv, entry, cost, admittedAtMs);
+    } finally {
+      this.quotaUse.forget(entry.id); // after the refund landed, so a call in between cannot re-learn "full"
+    }
   }
 
   private async openSecret(entry: WalletEntryView): Promise<string | null> {

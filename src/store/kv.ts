@@ -32,12 +32,23 @@ export interface AdmitResult {
   states: CounterState[];
 }
 
+/** Which counter an adjustment goes to: the same key and window as when it was admitted. */
+export type CounterRef = Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>;
+
+export interface CounterAdjustment {
+  check: CounterRef;
+  /** may be negative: refunds, settling an estimate */
+  delta: number;
+}
+
 export interface KvStore {
   readonly kind: 'redis' | 'memory';
   /** All-or-nothing: either every counter is incremented by its cost, or none is. Atomic across nodes. */
   admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult>;
-  /** Adds delta (may be negative: refunds, settling an estimate) to a counter admitted at `nowMs`. */
-  adjust(check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void>;
+  /** Adds delta to a counter admitted at `nowMs`. A plain counter that has expired meanwhile stays absent. */
+  adjust(check: CounterRef, delta: number, nowMs: number): Promise<void>;
+  /** Several adjustments of counters admitted at `nowMs` in one round trip (settling a request: tokens and credits). */
+  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void>;
   /** Current value of counters without changing them (missing → 0). */
   peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]>;
   get(key: string): Promise<string | null>;
@@ -46,6 +57,11 @@ export interface KvStore {
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;
   ping(): Promise<void>;
+  /**
+   * False once the connection to the shared store is known to be lost, until it is back: callers treat the store
+   * as unreachable at once instead of waiting for a command to time out. Always true for the in-process store.
+   */
+  isConnected(): boolean;
   close(): Promise<void>;
 }
 

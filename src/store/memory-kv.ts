@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AdmitResult, CounterCheck, KvStore, slidingUsed, windowBuckets } from './kv';
+import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, slidingUsed, windowBuckets } from './kv';
 
 interface Entry {
   value: string;
@@ -33,8 +33,12 @@ export class MemoryKvStore implements KvStore {
     return { ok: true, blocked: -1, states };
   }
 
-  async adjust(check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void> {
-    this.incr(check, delta, nowMs);
+  async adjust(check: CounterRef, delta: number, nowMs: number): Promise<void> {
+    this.adjustOne(check, delta, nowMs);
+  }
+
+  async adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
+    for (const { check, delta } of items) this.adjustOne(check, delta, nowMs);
   }
 
   async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
@@ -68,6 +72,10 @@ export class MemoryKvStore implements KvStore {
   }
 
   async ping(): Promise<void> {}
+
+  isConnected(): boolean {
+    return true;
+  }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
@@ -113,6 +121,12 @@ export class MemoryKvStore implements KvStore {
       value: String((keep ? v : c.initial ?? 0) + delta),
       expiresAt: keep ? existing!.expiresAt : c.ttlMs ? Date.now() + c.ttlMs : 0,
     });
+  }
+
+  /** Like the Redis script: a plain counter that expired (or never was) is not revived by an adjustment. */
+  private adjustOne(c: CounterRef, delta: number, nowMs: number): void {
+    if (!c.windowMs && Number.isNaN(this.num(c.key))) return;
+    this.incr(c, delta, nowMs);
   }
 
   private sweep(): void {

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AdmitResult, CounterCheck, KvStore, windowBuckets } from './kv';
+import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, windowBuckets } from './kv';
 
 /**
  * All counters of a request are checked and incremented by one Lua script: one round trip, atomic across
@@ -49,32 +49,48 @@ end
 return out
 `;
 
-const ADJUST = `
-local win = tonumber(ARGV[2])
-if win > 0 then
-  redis.call('INCRBY', KEYS[1], ARGV[1])
-  if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], 2 * win) end
-elseif redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('INCRBY', KEYS[1], ARGV[1])
+/**
+ * Adjusts several counters in one round trip: KEYS[i] gets ARGV[2i-1] (the delta) with ARGV[2i] its windowMs
+ * (0 = plain counter). A window bucket is created if missing; a plain counter that expired stays absent (it
+ * restarts from the database's truth on the next admit, which already counts this request).
+ */
+const ADJUST_MANY = `
+for i = 1, #KEYS do
+  local delta, win = ARGV[2*i-1], tonumber(ARGV[2*i])
+  if win > 0 then
+    redis.call('INCRBY', KEYS[i], delta)
+    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], 2 * win) end
+  elseif redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCRBY', KEYS[i], delta)
+  end
 end
-return 1
+return #KEYS
 `;
 
 type AdmitFn = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
-type AdjustFn = (key: string, delta: number, windowMs: number) => Promise<number>;
+type AdjustManyFn = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 
 export class RedisKvStore implements KvStore {
   readonly kind = 'redis' as const;
   private readonly client: Redis;
   private subscriber: Redis | null = null;
   private readonly handlers = new Map<string, ((m: string) => void)[]>();
+  /** 'unknown' until the first connection completes (commands wait in the offline queue meanwhile) */
+  private link: 'unknown' | 'up' | 'down' = 'unknown';
 
-  /** `prefix` namespaces every key and channel (tests use one per file; production `kw:`). */
+  /**
+   * `prefix` namespaces every key and channel (tests use one per file; production `kw:`).
+   * Auto-pipelining: the commands that concurrent requests issue in the same event-loop turn share one socket
+   * write. Order is kept per client; nothing relies on order across this client and the subscriber.
+   */
   constructor(url: string, private readonly prefix = 'kw:') {
-    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
     this.client.on('error', () => {}); // surfaced through ping() / failed commands; reconnects on its own
+    this.client.on('ready', () => (this.link = 'up'));
+    this.client.on('close', () => (this.link = 'down'));
+    this.client.on('end', () => (this.link = 'down'));
     this.client.defineCommand('kwAdmit', { lua: ADMIT });
-    this.client.defineCommand('kwAdjust', { numberOfKeys: 1, lua: ADJUST });
+    this.client.defineCommand('kwAdjustMany', { lua: ADJUST_MANY });
   }
 
   async admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
@@ -101,12 +117,20 @@ export class RedisKvStore implements KvStore {
     return { ok: blocked === -1, blocked, states };
   }
 
-  async adjust(check: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>, delta: number, nowMs: number): Promise<void> {
-    const key = check.windowMs
-      ? windowBuckets(this.prefix + check.key, check.windowMs, nowMs).current
-      : this.prefix + check.key;
-    const run = (this.client as unknown as { kwAdjust: AdjustFn }).kwAdjust;
-    await run.call(this.client, key, Math.round(delta), check.windowMs ?? 0);
+  adjust(check: CounterRef, delta: number, nowMs: number): Promise<void> {
+    return this.adjustMany([{ check, delta }], nowMs);
+  }
+
+  async adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
+    if (items.length === 0) return;
+    const keys: string[] = [];
+    const args: number[] = [];
+    for (const { check, delta } of items) {
+      keys.push(check.windowMs ? windowBuckets(this.prefix + check.key, check.windowMs, nowMs).current : this.prefix + check.key);
+      args.push(Math.round(delta), check.windowMs ?? 0);
+    }
+    const run = (this.client as unknown as { kwAdjustMany: AdjustManyFn }).kwAdjustMany;
+    await run.call(this.client, keys.length, ...keys, ...args);
   }
 
   async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
@@ -146,7 +170,7 @@ export class RedisKvStore implements KvStore {
     if (!this.subscriber) {
       // The subscriber queues its SUBSCRIBEs until Redis answers and re-subscribes after reconnects, so a node
       // can boot while Redis is down (reporting not-ready) and catch up when it comes back.
-      this.subscriber = this.client.duplicate({ maxRetriesPerRequest: null });
+      this.subscriber = this.client.duplicate({ maxRetriesPerRequest: null, enableAutoPipelining: false });
       this.subscriber.on('error', () => {});
       this.subscriber.on('message', (ch: string, message: string) => {
         for (const h of this.handlers.get(ch) ?? []) h(message);
@@ -163,8 +187,13 @@ export class RedisKvStore implements KvStore {
     await this.client.ping();
   }
 
+  isConnected(): boolean {
+    return this.link !== 'down';
+  }
+
   async close(): Promise<void> {
     // QUIT waits for Redis; when it is unreachable, give up after a moment and drop the sockets.
+    await this.drainAutoPipelines(1000); // QUIT skips the auto-pipeline queue: let queued commands go first
     const clients = [this.client, this.subscriber].filter((c): c is Redis => c !== null);
     await Promise.allSettled(
       clients.map((c) =>
@@ -173,5 +202,12 @@ export class RedisKvStore implements KvStore {
           : c.disconnect(),
       ),
     );
+  }
+
+  private async drainAutoPipelines(maxMs: number): Promise<void> {
+    const deadline = performance.now() + maxMs;
+    while (this.client.status === 'ready' && this.client.autoPipelineQueueSize > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }

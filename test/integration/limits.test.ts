@@ -21,7 +21,9 @@ function switchableStore(inner: KvStore) {
     kind: 'redis',
     admit: guard(inner.admit.bind(inner)),
     adjust: guard(inner.adjust.bind(inner)),
+    adjustMany: guard(inner.adjustMany.bind(inner)),
     peek: guard(inner.peek.bind(inner)),
+    isConnected: () => inner.isConnected(),
     subscribe: inner.subscribe.bind(inner),
   } as KvStore;
   return { store, state };
@@ -135,6 +137,28 @@ describe(`limits service (${TEST_BACKEND})`, () => {
     await expect(limits().admit(p, req(0, 1))).rejects.toMatchObject({ code: 'insufficient_credits' });
   });
 
+  it('settles tokens, key credits and user credits in one counter-store call', async () => {
+    const kv = gw.deps.kv;
+    const svc = new LimitService({ ...gw.deps, kv });
+    const p = await principalFor(gw, await makePlan(gw, { tpm: 10_000, monthlyCreditsMicros: 50_000 }), { monthlyCreditsMicros: 20_000 });
+    const admitted = await svc.admit(p, req(1000, 8000));
+    const many = jest.spyOn(kv, 'adjustMany');
+    const one = jest.spyOn(kv, 'adjust');
+    try {
+      await svc.settle(admitted, { tokens: 400, costMicros: 3000 });
+      expect(many).toHaveBeenCalledTimes(1);
+      expect(many.mock.calls[0][0]).toHaveLength(3);
+      expect(one).not.toHaveBeenCalled();
+    } finally {
+      many.mockRestore();
+      one.mockRestore();
+      await svc.close();
+    }
+    const next = await limits().admit(p, req(9600, 17_000));
+    expect(next.creditsRemainingMicros).toBe(0); // the key's 20,000 less 3,000 settled less 17,000
+    expect(limits().headers(next)['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
   it('resets credits on the first of the month (UTC)', async () => {
     clock.set('2030-01-31T23:59:30.000Z');
     const p = await principalFor(gw, await makePlan(gw, { monthlyCreditsMicros: 2000 }));
@@ -231,9 +255,9 @@ describe(`limits service (${TEST_BACKEND})`, () => {
       await svc.close();
     });
 
-    it('detects a Redis that does not listen within the timeout', async () => {
+    it('detects a Redis that does not listen at once, from the connection state (no short timeout needed)', async () => {
       const dead = new RedisKvStore('redis://127.0.0.1:1', 'kwt:dead:');
-      const svc = new LimitService({ ...gw.deps, kv: dead }, { timeoutMs: 200 });
+      const svc = new LimitService({ ...gw.deps, kv: dead });
       try {
         const credited = await principalFor(gw, await makePlan(gw, { monthlyCreditsMicros: 1_000_000 }));
         const t0 = Date.now();

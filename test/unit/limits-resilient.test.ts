@@ -7,18 +7,21 @@ import { Writable } from 'node:stream';
 /** A "Redis" whose calls fail or hang on demand, with the in-process store doing the real work when healthy. */
 function flakyStore() {
   const inner = new MemoryKvStore();
-  const state = { mode: 'ok' as 'ok' | 'reject' | 'hang', calls: 0 };
+  const state = { mode: 'ok' as 'ok' | 'reject' | 'hang' | 'slow', connected: true, calls: 0, slowMs: 300 };
   const run = <T>(fn: () => Promise<T>): Promise<T> => {
     state.calls++;
     if (state.mode === 'reject') return Promise.reject(new Error('ECONNREFUSED'));
     if (state.mode === 'hang') return new Promise<T>(() => {});
+    if (state.mode === 'slow') return new Promise<void>((r) => setTimeout(r, state.slowMs)).then(fn);
     return fn();
   };
   const store = {
     kind: 'redis',
     admit: (c, n) => run(() => inner.admit(c, n)),
     adjust: (c, d, n) => run(() => inner.adjust(c, d, n)),
+    adjustMany: (items, n) => run(() => inner.adjustMany(items, n)),
     peek: (c, n) => run(() => inner.peek(c, n)),
+    isConnected: () => state.connected,
   } as Partial<KvStore> as KvStore;
   return { store, state, close: () => inner.close() };
 }
@@ -75,6 +78,49 @@ describe('resilient counters', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect((await c.admitShared(check, 1000)).ok).toBe(true);
     expect(f.state.calls).toBe(before + 1);
+    await c.close();
+    await f.close();
+  });
+
+  it('treats a lost connection as unreachable at once, without sending a command, and recovers when it is back', async () => {
+    const f = flakyStore();
+    const { logger } = logSink();
+    const c = new ResilientCounters(f.store, logger, { probeIntervalMs: 0 });
+    f.state.connected = false;
+    const t0 = performance.now();
+    await expect(c.admitShared(check, 1000)).rejects.toBeInstanceOf(StoreUnreachableError);
+    await expect(c.adjustMany('shared', [{ check: check[0], delta: 1 }], 1000)).rejects.toBeInstanceOf(StoreUnreachableError);
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect(f.state.calls).toBe(0);
+    expect(c.degraded).toBe(true);
+    f.state.connected = true;
+    expect((await c.admitShared(check, 1000)).ok).toBe(true);
+    expect(c.degraded).toBe(false);
+    await c.close();
+    await f.close();
+  });
+
+  it('does not call a connected store unreachable because its answer is read late (a busy event loop)', async () => {
+    const f = flakyStore();
+    const { logger } = logSink();
+    const c = new ResilientCounters(f.store, logger); // the default timeout
+    f.state.mode = 'slow';
+    expect((await c.admitShared(check, 1000)).ok).toBe(true);
+    await c.adjustMany('shared', [{ check: check[0], delta: -1 }], 1000);
+    expect(c.degraded).toBe(false);
+    expect(await f.store.peek(check, 1000)).toEqual([0]);
+    await c.close();
+    await f.close();
+  });
+
+  it('adjusts the per-node store for an admission made there', async () => {
+    const f = flakyStore();
+    const { logger } = logSink();
+    const c = new ResilientCounters(f.store, logger);
+    await c.admitLocal(check, 1000);
+    await c.adjustMany('local', [{ check: check[0], delta: 1 }], 1000);
+    expect(await c.local.peek(check, 1000)).toEqual([2]);
+    expect(f.state.calls).toBe(0);
     await c.close();
     await f.close();
   });

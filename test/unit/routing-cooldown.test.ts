@@ -44,6 +44,37 @@ describe('CooldownTracker', () => {
     expect(get.mock.calls.length).toBe(reads); // cached
   });
 
+  it('a warm snapshot never waits for the shared store: the periodic re-read runs in the background', async () => {
+    const a = new CooldownTracker(kv, clock, logger);
+    await a.start();
+    await a.snapshot(['e1']); // the first read of e1
+    now += 31_000; // past the re-read interval
+    await kv.set('cooldown:e1', String(now + 9000), 9000); // written without an announcement we heard
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const get = jest.spyOn(kv, 'get').mockImplementation(async (key) => {
+      await gate;
+      return key === 'cooldown:e1' ? String(now + 9000) : null;
+    });
+    const warm = await a.snapshot(['e1']); // answered although the store has not answered yet
+    expect(warm.cooldownUntil.size).toBe(0);
+    expect(get).toHaveBeenCalled();
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect((await a.snapshot(['e1'])).cooldownUntil.get('e1')).toBe(now + 9000);
+  });
+
+  it('concurrent first snapshots of an entry share one read and all see its cooldown', async () => {
+    const a = new CooldownTracker(kv, clock, logger);
+    await a.start();
+    await kv.set('cooldown:e1', String(now + 4000), 4000);
+    const late = new CooldownTracker(kv, clock, logger);
+    const get = jest.spyOn(kv, 'get');
+    const snaps = await Promise.all([late.snapshot(['e1']), late.snapshot(['e1']), late.snapshot(['e1'])]);
+    expect(snaps.map((s) => s.cooldownUntil.get('e1'))).toEqual([now + 4000, now + 4000, now + 4000]);
+    expect(get).toHaveBeenCalledTimes(2); // cooldown and steer, once
+  });
+
   it('steers are kept apart from cooldowns', async () => {
     const a = new CooldownTracker(kv, clock, logger);
     await a.start();

@@ -133,6 +133,59 @@ describe('Router', () => {
     await expect(router.route(tokenReq, async () => ok(1))).rejects.toMatchObject({ code: 'no_provider_key' });
   });
 
+  it('reads no quota counter on the hot path: one admit per quota entry tried, no peek', async () => {
+    entries.push(entry('q', { quota: { limit: 50, unit: 'requests', period: 'day' } }), entry('other', { priority: 200 }));
+    const peek = jest.spyOn(kv, 'peek');
+    const admit = jest.spyOn(kv, 'admit');
+    await router.route(req, async () => ok(1));
+    await router.route(req, async () => ok(1));
+    expect(peek).not.toHaveBeenCalled();
+    expect(admit).toHaveBeenCalledTimes(2);
+    await router.explain(req); // the dry run still reads the counters
+    expect(peek).toHaveBeenCalledTimes(1);
+  });
+
+  it('remembers a full quota and skips the entry without a round trip until the period ends', async () => {
+    const quota = { limit: 2, unit: 'requests' as const, period: 'minute' as const };
+    now = Math.floor(now / 60_000) * 60_000 + 1000;
+    entries.push(entry('q', { quota }), entry('r', { priority: 200 }));
+    const used = async () => (await router.route(req, async () => ok(1))).entry.id;
+    expect([await used(), await used()]).toEqual(['q', 'q']);
+    const admit = jest.spyOn(kv, 'admit');
+    const fallbacks = await router.route(req, async () => ok(1));
+    expect(fallbacks.entry.id).toBe('r');
+    expect(admit).not.toHaveBeenCalled(); // known full since the second call
+    now += 60_000; // the next minute: a fresh quota
+    expect(await used()).toBe('q');
+    expect(admit).toHaveBeenCalledTimes(1);
+  });
+
+  it('forgets a remembered full quota when the entry changes or this node gives units back', async () => {
+    const quota = { limit: 1, unit: 'requests' as const, period: 'day' as const };
+    entries.push(entry('q', { quota }), entry('r', { priority: 200 }));
+    expect((await router.route(req, async () => ok(1))).entry.id).toBe('q');
+    expect((await router.route(req, async () => ok(1))).entry.id).toBe('r');
+    // the limit was raised: the wallet announces the change, and the entry is tried again at once
+    entries[0].quota = { ...quota, limit: 2 };
+    router.forgetEntry('q');
+    expect((await router.route(req, async () => ok(1))).entry.id).toBe('q');
+    // another call finds it full; one served elsewhere gives its unit back (here, on this node)
+    await kv.adjust(quotaCounter('q', entries[0].quota, now, 0), -1, now);
+    expect((await router.route(req, async () => ok(1))).entry.id).toBe('r'); // still remembered full
+    await router.settleQuota('q', entries[0].quota, now, -1);
+    expect((await router.route(req, async () => ok(1))).entry.id).toBe('q');
+  });
+
+  it('a full quota takes nothing, not even a call that costs nothing', async () => {
+    const quota = { limit: 100, unit: 'tokens' as const, period: 'day' as const };
+    entries.push(entry('t', { quota }));
+    await router.route({ ...req, quotaCost: { requests: 1, tokens: 100, creditsMicros: 0 } }, async () => ok(1));
+    router.forgetEntry('t'); // so the shared counter decides, not what this node remembers
+    const free = { ...req, quotaCost: { requests: 1, tokens: 0, creditsMicros: 0 } };
+    await expect(router.route(free, async () => ok(1))).rejects.toMatchObject({ code: 'no_provider_key' });
+    expect(await kv.peek([quotaCounter('t', quota, now, 0)], now)).toEqual([100]);
+  });
+
   it('skips an entry whose secret will not open, without counting an attempt', async () => {
     entries.push(entry('broken', { priority: 1 }), entry('fine', { priority: 2 }));
     wallet.openSecret.mockImplementation(async (e: WalletEntry) => {
