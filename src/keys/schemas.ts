@@ -26,10 +26,8 @@ export const limitsSchema = z.strictObject({ rpm: limitValue, rph: limitValue, r
 const creditsSchema = z.number().min(0).max(1_000_000_000).transform((c) => Math.round(c * MICROS_PER_CREDIT));
 const expiresAtSchema = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
-export const createKeySchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  environment: z.enum(['live', 'test']).default('live'),
-  scopes: scopesSchema,
+/** Restrictions a key may carry, on create and on update alike (null clears one). */
+const restrictionFields = {
   services: servicesSchema.nullable().optional(),
   models: modelsSchema.nullable().optional(),
   allowedIps: ipsSchema.nullable().optional(),
@@ -37,6 +35,13 @@ export const createKeySchema = z.strictObject({
   expiresAt: expiresAtSchema.nullable().optional(),
   limits: limitsSchema.nullable().optional(),
   monthlyCredits: creditsSchema.nullable().optional(),
+};
+
+export const createKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  environment: z.enum(['live', 'test']).default('live'),
+  scopes: scopesSchema,
+  ...restrictionFields,
   /** admins may create a key for someone else */
   userId: z.uuid().optional(),
 });
@@ -46,13 +51,7 @@ export const updateKeySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(100).optional(),
     scopes: scopesSchema.optional(),
-    services: servicesSchema.nullable().optional(),
-    models: modelsSchema.nullable().optional(),
-    allowedIps: ipsSchema.nullable().optional(),
-    allowedReferrers: referrersSchema.nullable().optional(),
-    expiresAt: expiresAtSchema.nullable().optional(),
-    limits: limitsSchema.nullable().optional(),
-    monthlyCredits: creditsSchema.nullable().optional(),
+    ...restrictionFields,
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type UpdateKeyInput = z.output<typeof updateKeySchema>;
