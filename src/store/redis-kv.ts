@@ -3,33 +3,40 @@ import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, wind
 
 /**
  * All counters of a request are checked and incremented by one Lua script: one round trip, atomic across
- * every gateway node. Each check passes two keys (current and previous bucket; the same key twice for plain
- * counters) and six arguments: limit, cost, windowMs (0 = plain), elapsed, ttlMs, initial.
+ * every gateway node. KEYS are the counters' base keys, one per check; the numbers travel as ONE space-separated
+ * argument, eight per check: limit, cost, windowMs (0 = plain), current and previous bucket index ('-' for plain
+ * counters), elapsed, ttlMs, initial. Sixty-odd separate arguments cost more to encode on the client than the
+ * script costs to run. A window's bucket keys are `<base>:<index>`, built here from the base key: that is fine on a
+ * single Redis or Sentinel, not on Redis Cluster (see README).
  */
 const ADMIT = `
-local n = #KEYS / 2
-local used = {}
+local f = {}
+for x in string.gmatch(ARGV[1], '%S+') do f[#f + 1] = x end
+local n = #KEYS
+local used, keys = {}, {}
 local blocked = -1
 for i = 1, n do
-  local a = (i - 1) * 6
-  local limit, cost, win, elapsed = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+4])
+  local a = (i - 1) * 8
+  local limit, cost, win, elapsed = tonumber(f[a+1]), tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+6])
   local u
   if win > 0 then
-    local curr = tonumber(redis.call('GET', KEYS[2*i-1]) or '0')
-    local prev = tonumber(redis.call('GET', KEYS[2*i]) or '0')
+    keys[i] = KEYS[i] .. ':' .. f[a+4]
+    local curr = tonumber(redis.call('GET', keys[i]) or '0')
+    local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. f[a+5]) or '0')
     u = math.floor(prev * (win - elapsed) / win) + curr
   else
-    local v = redis.call('GET', KEYS[2*i-1])
-    if v then u = tonumber(v) else u = tonumber(ARGV[a+6]) end
+    keys[i] = KEYS[i]
+    local v = redis.call('GET', keys[i])
+    if v then u = tonumber(v) else u = tonumber(f[a+8]) end
   end
   used[i] = u
   if blocked == -1 and u + cost > limit then blocked = i - 1 end
 end
 local out = {blocked}
 for i = 1, n do
-  local a = (i - 1) * 6
-  local cost, win, ttl = tonumber(ARGV[a+2]), tonumber(ARGV[a+3]), tonumber(ARGV[a+5])
-  local k = KEYS[2*i-1]
+  local a = (i - 1) * 8
+  local cost, win, ttl = tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+7])
+  local k = keys[i]
   if blocked == -1 then
     if win > 0 then
       redis.call('INCRBY', k, cost)
@@ -50,13 +57,15 @@ return out
 `;
 
 /**
- * Adjusts several counters in one round trip: KEYS[i] gets ARGV[2i-1] (the delta) with ARGV[2i] its windowMs
- * (0 = plain counter). A window bucket is created if missing; a plain counter that expired stays absent (it
- * restarts from the database's truth on the next admit, which already counts this request).
+ * Adjusts several counters in one round trip: KEYS[i] gets the i-th pair of the one space-separated argument
+ * (the delta, then its windowMs; 0 = plain counter). A window bucket is created if missing; a plain counter that
+ * expired stays absent (it restarts from the database's truth on the next admit, which already counts this request).
  */
 const ADJUST_MANY = `
+local f = {}
+for x in string.gmatch(ARGV[1], '%S+') do f[#f + 1] = x end
 for i = 1, #KEYS do
-  local delta, win = ARGV[2*i-1], tonumber(ARGV[2*i])
+  local delta, win = f[2*i-1], tonumber(f[2*i])
   if win > 0 then
     redis.call('INCRBY', KEYS[i], delta)
     if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], 2 * win) end
@@ -67,8 +76,28 @@ end
 return #KEYS
 `;
 
-type AdmitFn = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>;
-type AdjustManyFn = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
+type AdmitFn = (numKeys: number, ...args: string[]) => Promise<number[]>;
+type AdjustManyFn = (numKeys: number, ...args: string[]) => Promise<number>;
+
+/** Adjustments waiting for the end of the event-loop turn; one script call carries them all. */
+interface AdjustBatch {
+  keys: string[];
+  spec: string;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const MAX_ADJUSTMENTS_PER_CALL = 512;
+
+function newAdjustBatch(): AdjustBatch {
+  const batch = { keys: [], spec: '' } as unknown as AdjustBatch;
+  batch.done = new Promise<void>((resolve, reject) => {
+    batch.resolve = resolve;
+    batch.reject = reject;
+  });
+  return batch;
+}
 
 export class RedisKvStore implements KvStore {
   readonly kind = 'redis' as const;
@@ -77,6 +106,7 @@ export class RedisKvStore implements KvStore {
   private readonly handlers = new Map<string, ((m: string) => void)[]>();
   /** 'unknown' until the first connection completes (commands wait in the offline queue meanwhile) */
   private link: 'unknown' | 'up' | 'down' = 'unknown';
+  private adjustBatch: AdjustBatch | null = null;
 
   /**
    * `prefix` namespaces every key and channel (tests use one per file; production `kw:`).
@@ -95,23 +125,26 @@ export class RedisKvStore implements KvStore {
 
   async admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
     const keys: string[] = [];
-    const args: (string | number)[] = [];
+    let spec = '';
+    const resets: number[] = [];
     for (const c of checks) {
+      keys.push(this.prefix + c.key);
       if (c.windowMs) {
-        const b = windowBuckets(this.prefix + c.key, c.windowMs, nowMs);
-        keys.push(b.current, b.previous);
-        args.push(c.limit, Math.round(c.cost), c.windowMs, b.elapsed, 0, 0);
+        const index = Math.floor(nowMs / c.windowMs);
+        const elapsed = nowMs - index * c.windowMs;
+        resets.push(c.windowMs - elapsed);
+        spec += `${c.limit} ${Math.round(c.cost)} ${c.windowMs} ${index} ${index - 1} ${elapsed} 0 0 `;
       } else {
-        keys.push(this.prefix + c.key, this.prefix + c.key);
-        args.push(c.limit, Math.round(c.cost), 0, 0, c.ttlMs ?? 0, Math.round(c.initial ?? 0));
+        resets.push(-1);
+        spec += `${c.limit} ${Math.round(c.cost)} 0 - - 0 ${c.ttlMs ?? 0} ${Math.round(c.initial ?? 0)} `;
       }
     }
     const run = (this.client as unknown as { kwAdmit: AdmitFn }).kwAdmit;
-    const out = await run.call(this.client, keys.length, ...keys, ...args);
+    const out = await run.call(this.client, keys.length, ...keys, spec);
     const blocked = Number(out[0]);
     const states = checks.map((c, i) => {
       const ttl = Number(out[2 + 2 * i]);
-      const resetMs = c.windowMs ? c.windowMs - windowBuckets(c.key, c.windowMs, nowMs).elapsed : ttl > 0 ? ttl : 0;
+      const resetMs = resets[i] >= 0 ? resets[i] : ttl > 0 ? ttl : 0;
       return { used: Number(out[1 + 2 * i]), limit: c.limit, resetMs };
     });
     return { ok: blocked === -1, blocked, states };
@@ -121,16 +154,34 @@ export class RedisKvStore implements KvStore {
     return this.adjustMany([{ check, delta }], nowMs);
   }
 
-  async adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
-    if (items.length === 0) return;
-    const keys: string[] = [];
-    const args: number[] = [];
-    for (const { check, delta } of items) {
-      keys.push(check.windowMs ? windowBuckets(this.prefix + check.key, check.windowMs, nowMs).current : this.prefix + check.key);
-      args.push(Math.round(delta), check.windowMs ?? 0);
+  /**
+   * Adjustments made in the same event-loop turn (the settlements and refunds of every request that finished in
+   * it) are merged into one script call, sent on setImmediate: per request that is a share of one command instead
+   * of one command each. Each caller's promise settles with the call that carried its adjustments.
+   */
+  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
+    if (items.length === 0) return Promise.resolve();
+    let batch = this.adjustBatch;
+    if (!batch || batch.keys.length + items.length > MAX_ADJUSTMENTS_PER_CALL) {
+      if (batch) this.flushAdjustments();
+      batch = this.adjustBatch = newAdjustBatch();
+      setImmediate(() => {
+        if (this.adjustBatch === batch) this.flushAdjustments();
+      });
     }
+    for (const { check, delta } of items) {
+      batch.keys.push(check.windowMs ? `${this.prefix}${check.key}:${Math.floor(nowMs / check.windowMs)}` : this.prefix + check.key);
+      batch.spec += `${Math.round(delta)} ${check.windowMs ?? 0} `;
+    }
+    return batch.done;
+  }
+
+  private flushAdjustments(): void {
+    const batch = this.adjustBatch;
+    this.adjustBatch = null;
+    if (!batch) return;
     const run = (this.client as unknown as { kwAdjustMany: AdjustManyFn }).kwAdjustMany;
-    await run.call(this.client, keys.length, ...keys, ...args);
+    run.call(this.client, batch.keys.length, ...batch.keys, batch.spec).then(() => batch.resolve(), batch.reject);
   }
 
   async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
@@ -193,6 +244,7 @@ export class RedisKvStore implements KvStore {
 
   async close(): Promise<void> {
     // QUIT waits for Redis; when it is unreachable, give up after a moment and drop the sockets.
+    this.flushAdjustments();
     await this.drainAutoPipelines(1000); // QUIT skips the auto-pipeline queue: let queued commands go first
     const clients = [this.client, this.subscriber].filter((c): c is Redis => c !== null);
     await Promise.allSettled(
