@@ -11,6 +11,12 @@ export class StoreUnreachableError extends Error {
   }
 }
 
+/** A shared-store call in flight, failed by the watchdog if it takes longer than the timeout. */
+interface Waiting {
+  startedAt: number;
+  fail(err: unknown): void;
+}
+
 export interface ResilienceOptions {
   /**
    * A shared-store call still unanswered after this long counts as unreachable. Generous on purpose: Redis answers
@@ -39,6 +45,8 @@ export class ResilientCounters {
   private readonly warnIntervalMs: number;
   private failedAt: number | null = null;
   private lastWarnAt = -Infinity;
+  private readonly waiting = new Set<Waiting>();
+  private watchdog: NodeJS.Timeout | null = null;
 
   constructor(private readonly shared: KvStore, private readonly logger: Logger, opts: ResilienceOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 2500;
@@ -74,40 +82,67 @@ export class ResilientCounters {
   }
 
   async close(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     await this.local.close();
   }
 
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
+  private guard<T>(call: () => Promise<T>): Promise<T> {
     if (this.shared.kind === 'memory') return call();
     if (this.failedAt !== null && performance.now() - this.failedAt < this.probeIntervalMs) {
-      throw new StoreUnreachableError(new Error('circuit open'));
+      return Promise.reject(new StoreUnreachableError(new Error('circuit open')));
     }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      if (!this.shared.isConnected()) throw new Error('not connected');
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
-      if (this.failedAt !== null) {
-        this.failedAt = null;
-        this.logger.info('limits: the shared counter store is reachable again; cluster-wide limits restored');
+    if (!this.shared.isConnected()) return Promise.reject(this.failed(new Error('not connected')));
+    return new Promise<T>((resolve, reject) => {
+      const waiting: Waiting = { startedAt: performance.now(), fail: (err) => reject(this.failed(err)) };
+      this.waiting.add(waiting);
+      this.watch();
+      call().then(
+        (result) => {
+          if (!this.waiting.delete(waiting)) return; // already timed out
+          if (this.failedAt !== null) {
+            this.failedAt = null;
+            this.logger.info('limits: the shared counter store is reachable again; cluster-wide limits restored');
+          }
+          resolve(result);
+        },
+        (err: unknown) => {
+          if (this.waiting.delete(waiting)) waiting.fail(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * One timer for every call in flight, instead of a timer and a Promise.race per call: it fails the calls older
+   * than the timeout, checking a few times per timeout, and stops when none is left.
+   */
+  private watch(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      for (const w of this.waiting) {
+        if (now - w.startedAt < this.timeoutMs) continue;
+        this.waiting.delete(w);
+        w.fail(new Error(`no answer within ${this.timeoutMs} ms`));
       }
-      return result;
-    } catch (err) {
-      this.failedAt = performance.now();
-      if (this.failedAt - this.lastWarnAt >= this.warnIntervalMs) {
-        this.lastWarnAt = this.failedAt;
-        this.logger.warn(
-          { reason: (err as Error)?.message },
-          'limits: the shared counter store is unreachable; rate limits are enforced per node, credit-limited requests are refused',
-        );
+      if (this.waiting.size === 0 && this.watchdog) {
+        clearInterval(this.watchdog);
+        this.watchdog = null;
       }
-      throw new StoreUnreachableError(err);
-    } finally {
-      clearTimeout(timer);
+    }, Math.max(10, Math.min(500, this.timeoutMs / 5)));
+    this.watchdog.unref();
+  }
+
+  private failed(err: unknown): StoreUnreachableError {
+    this.failedAt = performance.now();
+    if (this.failedAt - this.lastWarnAt >= this.warnIntervalMs) {
+      this.lastWarnAt = this.failedAt;
+      this.logger.warn(
+        { reason: (err as Error)?.message },
+        'limits: the shared counter store is unreachable; rate limits are enforced per node, credit-limited requests are refused',
+      );
     }
+    return new StoreUnreachableError(err);
   }
 }

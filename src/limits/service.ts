@@ -106,10 +106,6 @@ export class LimitService {
     await this.release(admission, -admission.estimatedTokens, -admission.estimatedCostMicros, 'refund');
   }
 
-  headers(admission: Admission): Record<string, string> {
-    return { ...admission.headers };
-  }
-
   /**
    * A plain sliding-window limit outside the gateway path (management endpoints). Uses the shared store, or the
    * per-node fallback when it is unreachable — never refuses because Redis is down.
