@@ -36,20 +36,26 @@ export interface AttemptInput {
 }
 
 /** Thrown inside an attempt when the client has gone: nobody is waiting, so no other entry is tried. */
-/** The reason an attempt's controller is aborted with: a shared one spares a DOMException per abort. */
-const ATTEMPT_STOPPED = new Error('upstream attempt stopped');
-
 export function clientClosed(): AppError {
   return new AppError('invalid_request', 'The client closed the request');
 }
 
 /** Joins a service base URL and an API path; a base URL that already ends in /v1 does not get a second one. */
 export function upstreamUrl(baseUrl: string, path: string): URL {
-  const base = new URL(baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, '');
-  const rest = prefix.endsWith('/v1') && path.startsWith('/v1/') ? path.slice(3) : path;
-  return new URL(`${base.origin}${prefix}${rest}`);
+  const key = `${baseUrl} ${path}`;
+  let url = joined.get(key);
+  if (!url) {
+    const base = new URL(baseUrl);
+    const prefix = base.pathname.replace(/\/+$/, '');
+    const rest = prefix.endsWith('/v1') && path.startsWith('/v1/') ? path.slice(3) : path;
+    url = new URL(`${base.origin}${prefix}${rest}`);
+    if (joined.size >= 1000) joined.clear();
+    joined.set(key, url);
+  }
+  return url;
 }
+/** Joined URLs by base URL and path: a handful of distinct ones, parsed once. Never mutated (forward copies). */
+const joined = new Map<string, URL>();
 
 async function readAll(body: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -65,15 +71,9 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
   const { adapter, request, upstream, clientGone } = input;
   return async (a) => {
     if (clientGone.aborted) throw clientClosed();
-    // One controller per attempt, tripped by the router's timeout, the client leaving, or stop(): cheaper than
-    // AbortSignal.any, which on Node 20 allocates weak references and a finalizer per call.
-    const abort = new AbortController();
-    const signal = abort.signal;
-    const trip = () => {
-      if (!signal.aborted) abort.abort(ATTEMPT_STOPPED);
-    };
-    if (a.signal.aborted) trip();
-    else a.signal.addEventListener('abort', trip, { once: true });
+    // The router's signal carries the whole upstream request: its timeout, the client leaving, or stop().
+    const signal = a.signal;
+    const trip = a.stop;
     clientGone.onAbort(trip);
     let sent: Awaited<ReturnType<typeof forward>>;
     try {
@@ -120,7 +120,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
     } catch (err) {
       trip();
       if (clientGone.aborted) throw clientClosed();
-      if (a.signal.aborted) return { kind: 'retry', reason: 'timeout' };
+      if (a.timedOut) return { kind: 'retry', reason: 'timeout' };
       if (err instanceof AppError) throw err;
       return { kind: 'retry', reason: 'connection_error' };
     }

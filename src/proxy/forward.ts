@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import ipaddr from 'ipaddr.js';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { AttemptOutcome } from '../routing/router-types';
 import type { Service } from '../services/service';
 import { isPrivateAddress } from './endpoint-guard';
@@ -102,15 +102,18 @@ function assertReachable(req: ForwardRequest): void {
  */
 export async function forward(agents: UpstreamAgents, req: ForwardRequest, nowMs: number): Promise<AttemptOutcome<UpstreamAnswer>> {
   assertReachable(req);
-  const url = new URL(req.url.href);
+  // The URL is copied only when the credential goes into its query; otherwise it is read, never changed.
+  const url = req.service.auth.type === 'query' ? new URL(req.url.href) : req.url;
   stripCredentialQuery(url, req.service.auth);
   const headers = upstreamRequestHeaders(req.headers, req.service.auth);
   injectCredential(headers, url, req.service.auth, req.secret);
 
   let res: Dispatcher.ResponseData;
   try {
-    res = await request(url, {
-      dispatcher: agents.for(req.service),
+    // The dispatcher's own request() with origin and path: undici's top-level request(url) re-parses the URL.
+    res = await agents.for(req.service).request({
+      origin: url.origin,
+      path: url.pathname + url.search,
       method: req.method as Dispatcher.HttpMethod,
       headers,
       body: req.body ?? undefined,

@@ -24,8 +24,15 @@ export interface AttemptContext {
   service: ServiceView;
   /** 1 for the first attempt */
   attempt: number;
-  /** fires when the service's timeout elapses (until `attempt` returns) */
+  /**
+   * Aborted when the service's timeout elapses (until `attempt` returns), or by `stop()`. One signal per attempt
+   * for the whole upstream request: a second controller chained to it costs more than the request's own parsing.
+   */
   signal: AbortSignal;
+  /** aborts `signal` for a reason of the attempt's own (client gone, stream stopped); not counted as a timeout */
+  stop(): void;
+  /** true once the service's timeout has fired */
+  readonly timedOut: boolean;
   /** when the entry's quota was admitted (pass to Router.settleQuota) */
   admittedAtMs: number;
 }

@@ -41,6 +41,9 @@ export interface RouterDeps {
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
+/** Shared abort reasons: one Error each rather than a DOMException per aborted attempt. */
+const ATTEMPT_TIMEOUT = new Error('upstream timeout');
+const ATTEMPT_STOPPED = new Error('upstream attempt stopped');
 
 /**
  * Picks the wallet entry for each upstream call and falls back across entries: quota consumed atomically per
@@ -249,16 +252,30 @@ export class Router {
   /** Runs one attempt under the service's timeout; a throw that is not the timeout ends the routing. */
   private async runAttempt<T>(
     attempt: (a: AttemptContext) => Promise<AttemptOutcome<T>>,
-    ctx: Omit<AttemptContext, 'signal'>,
+    ctx: Omit<AttemptContext, 'signal' | 'stop' | 'timedOut'>,
     onThrow: () => Promise<void>,
   ): Promise<AttemptOutcome<T>> {
     const controller = new AbortController();
     const timeoutMs = ctx.service.timeoutMs ?? this.deps.defaultTimeoutMs;
-    const timer = setTimeout(() => controller.abort(new Error('upstream timeout')), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (!controller.signal.aborted) controller.abort(ATTEMPT_TIMEOUT);
+    }, timeoutMs);
+    const stop = () => {
+      if (!controller.signal.aborted) controller.abort(ATTEMPT_STOPPED);
+    };
     try {
-      return await attempt({ ...ctx, signal: controller.signal });
+      return await attempt({
+        ...ctx,
+        signal: controller.signal,
+        stop,
+        get timedOut() {
+          return timedOut;
+        },
+      });
     } catch (err) {
-      if (controller.signal.aborted) return { kind: 'retry', reason: 'timeout' };
+      if (timedOut) return { kind: 'retry', reason: 'timeout' };
       await onThrow();
       throw err;
     } finally {
