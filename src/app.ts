@@ -9,17 +9,30 @@ import { errorHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
 import { OpenApiRegistry } from './http/openapi';
 import { Api, Guards } from './http/api';
+import { compose } from './http/compose';
+import { fastLane, FastRoutes } from './http/fast-routes';
 import { jwtGuard, permissionGuard } from './auth/guards';
 import { opsRouter } from './routes/ops';
 import { mountRoutes } from './routes';
 
+const LLM_JSON_LIMIT = 50 * 1024 * 1024;
+const JSON_LIMIT = 1024 * 1024;
+
+/** The JSON body limit bodyParsers applies to a path; null where it reads no body. */
+function jsonLimitFor(path: string): number | null {
+  if (path.startsWith('/v1/')) return LLM_JSON_LIMIT;
+  // raw pass-through streams the client body to the upstream untouched
+  if (/^\/proxy\/[^/]+/.test(path)) return null;
+  return JSON_LIMIT;
+}
+
 function bodyParsers(): Koa.Middleware {
-  const llm = bodyParser({ enableTypes: ['json'], jsonLimit: '50mb', encoding: 'utf-8' });
-  const rest = bodyParser({ enableTypes: ['json', 'form', 'text'], jsonLimit: '1mb', formLimit: '1mb', textLimit: '1mb' });
+  const llm = bodyParser({ enableTypes: ['json'], jsonLimit: LLM_JSON_LIMIT, encoding: 'utf-8' });
+  const rest = bodyParser({ enableTypes: ['json', 'form', 'text'], jsonLimit: JSON_LIMIT, formLimit: '1mb', textLimit: '1mb' });
   return (ctx, next) => {
-    if (ctx.path.startsWith('/v1/')) return llm(ctx, next);
-    // raw pass-through streams the client body to the upstream untouched
-    if (/^\/proxy\/[^/]+/.test(ctx.path)) return next();
+    const limit = jsonLimitFor(ctx.path);
+    if (limit === LLM_JSON_LIMIT) return llm(ctx, next);
+    if (limit === null) return next();
     return rest(ctx, next);
   };
 }
@@ -33,21 +46,6 @@ function firstSegments(router: Router<AppState>): Set<string> | null {
     segments.add(match[1].toLowerCase());
   }
   return segments;
-}
-
-/** koa-compose's contract (each middleware's next runs the rest, once), for the few chains built below. */
-function compose(middleware: Koa.Middleware[]): Koa.Middleware {
-  return (ctx, next) => {
-    const run = (i: number): Promise<unknown> => {
-      if (i === middleware.length) return next();
-      try {
-        return Promise.resolve(middleware[i](ctx, () => run(i + 1)));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    };
-    return run(0);
-  };
 }
 
 function segmentOf(path: string): string {
@@ -123,21 +121,26 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   app.use(requestContext(deps.logger, recordHttp));
   app.use(errorHandler(deps.logger));
   app.use(securityHeaders());
-  app.use(
-    cors({
-      origin: (ctx) => {
-        const allowed = deps.config.corsOrigins;
-        const origin = ctx.get('origin');
-        return allowed === '*' || allowed.includes(origin) ? origin || '*' : '';
-      },
-      exposeHeaders: ['x-request-id', 'x-keywallet-model', 'x-keywallet-provider-key', 'x-keywallet-attempts', 'x-keywallet-route', 'retry-after'],
-      allowHeaders: ['authorization', 'content-type', 'x-api-key', 'api-key', 'anthropic-version', 'anthropic-beta', 'x-service-hint', 'x-request-id'],
-    }),
-  );
+  const corsOrigin = (ctx: Koa.Context) => {
+    const allowed = deps.config.corsOrigins;
+    const origin = ctx.get('origin');
+    return allowed === '*' || allowed.includes(origin) ? origin || '*' : '';
+  };
+  const corsMiddleware = cors({
+    origin: corsOrigin,
+    exposeHeaders: ['x-request-id', 'x-keywallet-model', 'x-keywallet-provider-key', 'x-keywallet-attempts', 'x-keywallet-route', 'retry-after'],
+    allowHeaders: ['authorization', 'content-type', 'x-api-key', 'api-key', 'anthropic-version', 'anthropic-beta', 'x-service-hint', 'x-request-id'],
+  });
+  // the hot /v1 and /proxy routes (`fast: true`) are served past cors → bodyParsers → routers (http/fast-routes.ts)
+  const fast = new FastRoutes(jsonLimitFor);
+  app.use(fastLane(fast, { middleware: corsMiddleware, origin: corsOrigin }));
+  app.use(corsMiddleware);
   app.use(bodyParsers());
 
   const ops = opsRouter(deps, openapi);
   app.use(ops.routes()).use(ops.allowedMethods());
-  app.use(dispatchBySegment(mountRoutes(deps, (tag) => new Api(openapi, guards, tag))));
+  const routers = mountRoutes(deps, (tag) => new Api(openapi, guards, tag, fast));
+  app.use(dispatchBySegment(routers));
+  fast.verify([ops, ...routers]);
   return app;
 }

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import type { Permission } from '../auth/permissions';
 import type { AppContext, AppState } from './context';
+import type { FastRoutes } from './fast-routes';
 import type { OpenApiRegistry } from './openapi';
 import { parseInput } from './validate';
 
@@ -35,6 +36,11 @@ export interface RouteDef<B, Q, P> {
   params?: P;
   response?: z.ZodType;
   status?: number;
+  /**
+   * Served by the app's fast lane too (http/fast-routes.ts), past the generic CORS, body-parser and router
+   * middleware: for the hot /v1 and /proxy routes. Only a fixed path (no parameters) can be fast.
+   */
+  fast?: boolean;
 }
 
 export type Handler<B, Q, P> = (
@@ -54,7 +60,12 @@ function parseBody<B extends z.ZodType>(def: { body?: B; bodyAccepts?: (body: un
 export class Api {
   readonly router = new Router<AppState>();
 
-  constructor(private readonly openapi: OpenApiRegistry, private readonly guards: Guards, private readonly tag: string) {}
+  constructor(
+    private readonly openapi: OpenApiRegistry,
+    private readonly guards: Guards,
+    private readonly tag: string,
+    private readonly fast?: FastRoutes,
+  ) {}
 
   route<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
     def: RouteDef<B, Q, P>,
@@ -89,6 +100,7 @@ export class Api {
       }
     });
     (this.router as unknown as Record<string, (path: string, ...mw: Koa.Middleware[]) => void>)[def.method](def.path, ...chain);
+    if (def.fast) this.fast?.add(this.router, def.method, def.path, chain);
     return this;
   }
 }

@@ -32,6 +32,7 @@ export function proxyRoutes(deps: Deps, api: (tag: string) => Api) {
       summary: 'Call any REST service through the wallet: {service?, endpoint, method, query?, headers?, body?}',
       auth: 'gateway',
       body: envelopeSchema,
+      fast: true,
     },
     async (ctx, { body: envelope }) => {
       const service = envelopeService(envelope, ctx.get('x-service-hint'), ctx.state.principal!, deps.services.list());

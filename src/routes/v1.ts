@@ -38,6 +38,7 @@ export const embeddingsBody = z.looseObject({
 
 const modelParams = z.object({ model: modelName });
 
+/** The fixed-path routes are `fast`: the app's fast lane serves them without the generic middleware. */
 export function v1Routes(deps: Deps, api: (tag: string) => Api) {
   // Pooled keep-alive connections to the providers, shared by every /v1 request of this app.
   const agents = new UpstreamAgents();
@@ -51,6 +52,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         auth: 'gateway',
         body: chatCompletionBody,
         bodyAccepts: chatBodyAccepts,
+        fast: true,
       },
       (ctx, { body }) => chatCompletions(ctx, deps, agents, body),
     )
@@ -62,15 +64,25 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         auth: 'gateway',
         body: messagesBody,
         bodyAccepts: messagesBodyAccepts,
+        fast: true,
       },
       (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
     )
     .route(
-      { method: 'post', path: '/v1/embeddings', summary: 'OpenAI Embeddings', auth: 'gateway', body: embeddingsBody, bodyAccepts: embeddingsBodyAccepts },
+      {
+        method: 'post',
+        path: '/v1/embeddings',
+        summary: 'OpenAI Embeddings',
+        auth: 'gateway',
+        body: embeddingsBody,
+        bodyAccepts: embeddingsBodyAccepts,
+        fast: true,
+      },
       (ctx, { body }) => embeddings(ctx, deps, agents, body),
     )
-    .route({ method: 'get', path: '/v1/models', summary: 'The models and aliases this key may use (OpenAI list format)', auth: 'gateway' }, (ctx) =>
-      listModelsForKey(ctx, deps),
+    .route(
+      { method: 'get', path: '/v1/models', summary: 'The models and aliases this key may use (OpenAI list format)', auth: 'gateway', fast: true },
+      (ctx) => listModelsForKey(ctx, deps),
     )
     .route(
       { method: 'get', path: '/v1/models/:model', summary: 'One model or alias this key may use', auth: 'gateway', params: modelParams },
