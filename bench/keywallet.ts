@@ -159,6 +159,13 @@ function parseCounter(text: string, name: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** The node flags of `npm start` (package.json), so the benchmark runs the gateway the way it is deployed. */
+export function startFlags(): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
+}
+
 export async function startKeywallet(backend: Backend, upstreamUrl: string, logDir: string, extraNodeArgs: string[] = []): Promise<Keywallet> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -198,7 +205,7 @@ export async function startKeywallet(backend: Backend, upstreamUrl: string, logD
   const name = `keywallet-${backend}`;
   let proc: BenchProcess | null = null;
   try {
-    proc = spawnNode(name, [...extraNodeArgs, path.join(ROOT, 'dist/src/main.js')], env, logDir, ROOT);
+    proc = spawnNode(name, [...startFlags(), ...extraNodeArgs, path.join(ROOT, 'dist/src/main.js')], env, logDir, ROOT);
     await waitReady(url, proc);
     const gatewayKey = await configure(url, email, password, upstreamUrl);
     return {
