@@ -39,7 +39,7 @@ export function requestContext(logger: Logger, onDone?: (ctx: AppContext, ms: nu
     const incoming = ctx.get('x-request-id');
     const requestId = incoming && CLIENT_ID.test(incoming) ? incoming : newRequestId();
     ctx.state.requestId = requestId;
-    ctx.set('x-request-id', requestId);
+    ctx.res.setHeader('x-request-id', requestId); // first header of the response: nothing can be sent yet
     try {
       await next();
     } finally {

@@ -76,9 +76,11 @@ export async function routeTargets<T>(
         attempt,
         perTarget,
       );
-      ctx.set('x-keywallet-provider-key', result.entry.id);
-      ctx.set('x-keywallet-route', headerSafe([...passed, `${target.service}/${target.model}: ${result.decision}`].join(' | ')));
-      ctx.set('x-keywallet-model', headerSafe(`${target.service}/${target.model}`));
+      // straight onto the response (nothing is sent yet): Koa's set() re-checks each header for nothing here
+      const res = ctx.res;
+      res.setHeader('x-keywallet-provider-key', result.entry.id);
+      res.setHeader('x-keywallet-route', headerSafe([...passed, `${target.service}/${target.model}: ${result.decision}`].join(' | ')));
+      res.setHeader('x-keywallet-model', headerSafe(`${target.service}/${target.model}`));
       return { target, result, quotaCost };
     } catch (err) {
       if (!worthAnotherService(err) || i === targets.length - 1) throw err;
@@ -92,7 +94,7 @@ export async function routeTargets<T>(
       call.attempts += perTarget.attempts;
       call.walletEntryId = perTarget.walletEntryId ?? call.walletEntryId;
       call.upstreamLatencyMs = perTarget.upstreamLatencyMs ?? call.upstreamLatencyMs;
-      ctx.set('x-keywallet-attempts', String(call.attempts));
+      if (!ctx.res.headersSent) ctx.res.setHeader('x-keywallet-attempts', String(call.attempts));
     }
   }
   throw new AppError('model_not_found', 'No target to route to');

@@ -45,7 +45,7 @@ function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamReques
 
 function respondJson(ctx: AppContext, answer: ClientAnswer): void {
   ctx.status = answer.status;
-  ctx.type = 'application/json';
+  ctx.res.setHeader('content-type', 'application/json; charset=utf-8'); // what ctx.type = 'json' sets, without the mime lookup
   ctx.body = answer.body;
 }
 
