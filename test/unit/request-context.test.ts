@@ -11,7 +11,8 @@ function capture(level: string) {
 
 async function run(mw: ReturnType<typeof requestContext>, path: string, status: number, requestId = '') {
   const headers: Record<string, string> = {};
-  const ctx = { get: () => requestId, set: (k: string, v: string) => (headers[k] = v), state: {}, method: 'POST', path, status } as unknown as AppContext;
+  const setHeader = (k: string, v: string) => (headers[k] = v);
+  const ctx = { get: () => requestId, set: setHeader, res: { setHeader }, state: {}, method: 'POST', path, status } as unknown as AppContext;
   await mw(ctx as never, async () => {});
   await new Promise((r) => setImmediate(r));
   return headers;
