@@ -42,7 +42,7 @@ export class MemoryKvStore implements KvStore {
   }
 
   async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
-    return checks.map((c) => this.currentUsed(c, nowMs));
+    return checks.map((c) => this.currentUsed({ key: c.key, windowMs: c.windowMs }, nowMs)); // missing → 0, as on Redis
   }
 
   async get(key: string): Promise<string | null> {

@@ -2,56 +2,67 @@ import Redis from 'ioredis';
 import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, windowBuckets } from './kv';
 
 /**
- * All counters of a request are checked and incremented by one Lua script: one round trip, atomic across
- * every gateway node. KEYS are the counters' base keys, one per check; the numbers travel as ONE space-separated
- * argument, eight per check: limit, cost, windowMs (0 = plain), current and previous bucket index ('-' for plain
- * counters), elapsed, ttlMs, initial. Sixty-odd separate arguments cost more to encode on the client than the
- * script costs to run. A window's bucket keys are `<base>:<index>`, built here from the base key: that is fine on a
- * single Redis or Sentinel, not on Redis Cluster (see README).
+ * All counters of a request are checked and incremented by one Lua script, atomic across every gateway node. The
+ * admits of concurrent requests issued in the same event-loop turn travel together in ONE script call (one command,
+ * one round trip): each request's checks are a group, and each group is all-or-nothing on its own, exactly as if
+ * the requests had been sent one after another.
+ * KEYS are the counters' base keys, one per check, group after group; the numbers travel as ONE space-separated
+ * argument: per group its number of checks, then eight per check: limit, cost, windowMs (0 = plain), current and
+ * previous bucket index ('-' for plain counters), elapsed, ttlMs, initial. Sixty-odd separate arguments cost more to
+ * encode on the client than the script costs to run. The reply is, per group, the index of the blocking check (-1
+ * when admitted) then `used, ttl` per check. A window's bucket keys are `<base>:<index>`, built here from the base
+ * key: that is fine on a single Redis or Sentinel, not on Redis Cluster (see README).
  */
 const ADMIT = `
 local f = {}
 for x in string.gmatch(ARGV[1], '%S+') do f[#f + 1] = x end
-local n = #KEYS
-local used, keys = {}, {}
-local blocked = -1
-for i = 1, n do
-  local a = (i - 1) * 8
-  local limit, cost, win, elapsed = tonumber(f[a+1]), tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+6])
-  local u
-  if win > 0 then
-    keys[i] = KEYS[i] .. ':' .. f[a+4]
-    local curr = tonumber(redis.call('GET', keys[i]) or '0')
-    local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. f[a+5]) or '0')
-    u = math.floor(prev * (win - elapsed) / win) + curr
-  else
-    keys[i] = KEYS[i]
-    local v = redis.call('GET', keys[i])
-    if v then u = tonumber(v) else u = tonumber(f[a+8]) end
-  end
-  used[i] = u
-  if blocked == -1 and u + cost > limit then blocked = i - 1 end
-end
-local out = {blocked}
-for i = 1, n do
-  local a = (i - 1) * 8
-  local cost, win, ttl = tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+7])
-  local k = keys[i]
-  if blocked == -1 then
+local out = {}
+local p, k0 = 1, 0
+while p <= #f do
+  local n = tonumber(f[p])
+  local used, keys = {}, {}
+  local blocked = -1
+  for i = 1, n do
+    local a = p + (i - 1) * 8
+    local limit, cost, win, elapsed = tonumber(f[a+1]), tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+6])
+    local base = KEYS[k0 + i]
+    local u
     if win > 0 then
-      redis.call('INCRBY', k, cost)
-      if redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, 2 * win) end
-    elseif redis.call('EXISTS', k) == 1 then
-      redis.call('INCRBY', k, cost)
-    elseif ttl > 0 then
-      redis.call('SET', k, used[i] + cost, 'PX', ttl)
+      keys[i] = base .. ':' .. f[a+4]
+      local curr = tonumber(redis.call('GET', keys[i]) or '0')
+      local prev = tonumber(redis.call('GET', base .. ':' .. f[a+5]) or '0')
+      u = math.floor(prev * (win - elapsed) / win) + curr
     else
-      redis.call('SET', k, used[i] + cost)
+      keys[i] = base
+      local v = redis.call('GET', base)
+      if v then u = tonumber(v) else u = tonumber(f[a+8]) end
     end
-    used[i] = used[i] + cost
+    used[i] = u
+    if blocked == -1 and u + cost > limit then blocked = i - 1 end
   end
-  table.insert(out, used[i])
-  if win > 0 then table.insert(out, 0) else table.insert(out, redis.call('PTTL', k)) end
+  out[#out + 1] = blocked
+  for i = 1, n do
+    local a = p + (i - 1) * 8
+    local cost, win, ttl = tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+7])
+    local key = keys[i]
+    if blocked == -1 then
+      if win > 0 then
+        redis.call('INCRBY', key, cost)
+        if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, 2 * win) end
+      elseif redis.call('EXISTS', key) == 1 then
+        redis.call('INCRBY', key, cost)
+      elseif ttl > 0 then
+        redis.call('SET', key, used[i] + cost, 'PX', ttl)
+      else
+        redis.call('SET', key, used[i] + cost)
+      end
+      used[i] = used[i] + cost
+    end
+    out[#out + 1] = used[i]
+    if win > 0 then out[#out + 1] = 0 else out[#out + 1] = redis.call('PTTL', key) end
+  end
+  p = p + 1 + n * 8
+  k0 = k0 + n
 end
 return out
 `;
@@ -89,6 +100,22 @@ interface AdjustBatch {
 }
 
 const MAX_ADJUSTMENTS_PER_CALL = 512;
+/** checks (keys) per batched admit call; a request's group is never split */
+const MAX_ADMIT_KEYS_PER_CALL = 512;
+
+/** One request's admit waiting in a batch: its checks, where their windows reset, and its promise. */
+interface AdmitWaiter {
+  checks: readonly CounterCheck[];
+  resets: number[];
+  resolve: (result: AdmitResult) => void;
+  reject: (err: unknown) => void;
+}
+
+interface AdmitBatch {
+  keys: string[];
+  spec: string;
+  waiters: AdmitWaiter[];
+}
 
 function newAdjustBatch(): AdjustBatch {
   const batch = { keys: [], spec: '' } as unknown as AdjustBatch;
@@ -107,6 +134,7 @@ export class RedisKvStore implements KvStore {
   /** 'unknown' until the first connection completes (commands wait in the offline queue meanwhile) */
   private link: 'unknown' | 'up' | 'down' = 'unknown';
   private adjustBatch: AdjustBatch | null = null;
+  private admitBatch: AdmitBatch | null = null;
 
   /**
    * `prefix` namespaces every key and channel (tests use one per file; production `kw:`).
@@ -123,12 +151,24 @@ export class RedisKvStore implements KvStore {
     this.client.defineCommand('kwAdjustMany', { lua: ADJUST_MANY });
   }
 
-  async admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
-    const keys: string[] = [];
-    let spec = '';
+  /**
+   * Joins the batch of this event-loop turn (sent on setImmediate, or at once when full): under load the admits of
+   * every request that arrived in one turn are one command, where each used to be one command of its own.
+   */
+  admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
+    if (checks.length === 0) return Promise.resolve({ ok: true, blocked: -1, states: [] });
+    let batch = this.admitBatch;
+    if (!batch || (batch.keys.length > 0 && batch.keys.length + checks.length > MAX_ADMIT_KEYS_PER_CALL)) {
+      if (batch) this.flushAdmits();
+      batch = this.admitBatch = { keys: [], spec: '', waiters: [] };
+      setImmediate(() => {
+        if (this.admitBatch === batch) this.flushAdmits();
+      });
+    }
     const resets: number[] = [];
+    let spec = `${checks.length} `;
     for (const c of checks) {
-      keys.push(this.prefix + c.key);
+      batch.keys.push(this.prefix + c.key);
       if (c.windowMs) {
         const index = Math.floor(nowMs / c.windowMs);
         const elapsed = nowMs - index * c.windowMs;
@@ -139,15 +179,36 @@ export class RedisKvStore implements KvStore {
         spec += `${c.limit} ${Math.round(c.cost)} 0 - - 0 ${c.ttlMs ?? 0} ${Math.round(c.initial ?? 0)} `;
       }
     }
-    const run = (this.client as unknown as { kwAdmit: AdmitFn }).kwAdmit;
-    const out = await run.call(this.client, keys.length, ...keys, spec);
-    const blocked = Number(out[0]);
-    const states = checks.map((c, i) => {
-      const ttl = Number(out[2 + 2 * i]);
-      const resetMs = resets[i] >= 0 ? resets[i] : ttl > 0 ? ttl : 0;
-      return { used: Number(out[1 + 2 * i]), limit: c.limit, resetMs };
+    batch.spec += spec;
+    return new Promise<AdmitResult>((resolve, reject) => {
+      batch.waiters.push({ checks, resets, resolve, reject });
     });
-    return { ok: blocked === -1, blocked, states };
+  }
+
+  private flushAdmits(): void {
+    const batch = this.admitBatch;
+    this.admitBatch = null;
+    if (!batch || batch.waiters.length === 0) return;
+    const run = (this.client as unknown as { kwAdmit: AdmitFn }).kwAdmit;
+    run.call(this.client, batch.keys.length, ...batch.keys, batch.spec).then(
+      (out) => {
+        let at = 0;
+        for (const w of batch.waiters) {
+          const blocked = Number(out[at]);
+          const states = new Array<AdmitResult['states'][number]>(w.checks.length);
+          for (let i = 0; i < w.checks.length; i++) {
+            const ttl = Number(out[at + 2 + 2 * i]);
+            const reset = w.resets[i];
+            states[i] = { used: Number(out[at + 1 + 2 * i]), limit: w.checks[i].limit, resetMs: reset >= 0 ? reset : ttl > 0 ? ttl : 0 };
+          }
+          at += 1 + 2 * w.checks.length;
+          w.resolve({ ok: blocked === -1, blocked, states });
+        }
+      },
+      (err) => {
+        for (const w of batch.waiters) w.reject(err);
+      },
+    );
   }
 
   adjust(check: CounterRef, delta: number, nowMs: number): Promise<void> {
@@ -244,6 +305,7 @@ export class RedisKvStore implements KvStore {
 
   async close(): Promise<void> {
     // QUIT waits for Redis; when it is unreachable, give up after a moment and drop the sockets.
+    this.flushAdmits();
     this.flushAdjustments();
     await this.drainAutoPipelines(1000); // QUIT skips the auto-pipeline queue: let queued commands go first
     const clients = [this.client, this.subscriber].filter((c): c is Redis => c !== null);

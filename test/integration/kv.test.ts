@@ -67,6 +67,26 @@ describe(`kv store (${TEST_BACKEND})`, () => {
     expect(await kv.peek([c], T0)).toEqual([50]);
   });
 
+  it('admits issued together are each all-or-nothing, in order, as if sent one after another', async () => {
+    const shared: CounterCheck = { key: key('shared'), limit: 5, cost: 3, windowMs: 60_000 };
+    const own = (name: string): CounterCheck => ({ key: key(name), limit: 100, cost: 10, ttlMs: 60_000, initial: 1 });
+    const [mine, theirs, third] = [own('mine'), own('theirs'), own('third')];
+    const results = await Promise.all([
+      kv.admit([mine, shared], T0), // admitted: shared 3/5
+      kv.admit([theirs, shared], T0), // refused on `shared` (3 + 3 > 5): `theirs` is not taken either
+      kv.admit([third], T0), // unrelated, admitted
+      kv.admit([], T0), // nothing to check
+    ]);
+    expect(results[0]).toMatchObject({ ok: true, blocked: -1, states: [{ used: 11, limit: 100 }, { used: 3, limit: 5 }] });
+    expect(results[1]).toMatchObject({ ok: false, blocked: 1, states: [{ used: 1 }, { used: 3 }] });
+    expect(results[2]).toMatchObject({ ok: true, blocked: -1, states: [{ used: 11 }] });
+    expect(results[3]).toEqual({ ok: true, blocked: -1, states: [] });
+    expect(await kv.peek([mine, theirs, shared, third], T0)).toEqual([11, 0, 3, 11]);
+    // a plain counter with a ttl reports when it resets; a window reports when its bucket ends
+    expect(results[0].states[0].resetMs).toBeGreaterThan(0);
+    expect(results[0].states[1].resetMs).toBe(30_000);
+  });
+
   it('reports a healthy store as connected', async () => {
     await kv.ping();
     expect(kv.isConnected()).toBe(true);
