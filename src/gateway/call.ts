@@ -2,6 +2,8 @@ import type { Deps } from '../deps';
 import type { AppContext } from '../http/context';
 import { AppError } from '../http/errors';
 import type { GatewayPrincipal } from '../keys/principal';
+import type { Admission } from '../limits/service';
+import type { AdmitResult, CounterCheck } from '../store/kv';
 
 export type Surface = 'chat' | 'messages' | 'embeddings' | 'models' | 'proxy';
 
@@ -23,6 +25,43 @@ export interface GatewayCall {
   costMicros: number | null;
   /** set when a stream failed after its first byte (the status was already 200) */
   errorCode: string | null;
+  /** the call's rate-limit and credit admission (shared by the copies the alias fallback makes) */
+  readonly admission: AdmissionGate;
+}
+
+/**
+ * A call's admission against rate limits and credits, made once. Most calls are admitted before their handler
+ * runs. A routed LLM call is admitted lazily, by the router when it takes the first wallet entry's quota, so the
+ * request's counters and the entry's quota travel in one atomic counter-store step (one Redis round trip instead of
+ * two) and no quota is taken for a refused request. The router admits before any upstream attempt.
+ */
+export class AdmissionGate {
+  private pending: Promise<Admission> | null = null;
+
+  constructor(private readonly run: (linked?: CounterCheck[]) => Promise<Admission>) {}
+
+  get started(): boolean {
+    return this.pending !== null;
+  }
+
+  /**
+   * Admits the call, taking `linked` counters in the same step only if it is admitted, and returns their result;
+   * undefined when they were not tried (then the caller takes them itself) — always so once the call was admitted
+   * before. Throws the refusal (429, 402, 503).
+   */
+  async admit(linked?: CounterCheck[]): Promise<AdmitResult | undefined> {
+    if (this.pending) {
+      await this.pending;
+      return undefined;
+    }
+    return (await this.settled(linked)).linked;
+  }
+
+  /** The admission: the one under way, or a new one. */
+  settled(linked?: CounterCheck[]): Promise<Admission> {
+    this.pending ??= this.run(linked);
+    return this.pending;
+  }
 }
 
 export interface CallOptions {
@@ -30,6 +69,8 @@ export interface CallOptions {
   /** reserved before the call, settled against the real figures after it */
   estimate: { tokens: number; costMicros: number };
   cost?: (call: GatewayCall) => number;
+  /** admit when the router takes the first wallet entry (see AdmissionGate); the handler must route before any work */
+  admitWhenRouting?: boolean;
 }
 
 type Handler = (call: GatewayCall) => Promise<void | { done: Promise<void> }>;
@@ -59,6 +100,13 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     stream: false,
     costMicros: null,
     errorCode: null,
+    admission: new AdmissionGate(async (linked) => {
+      const admission = await deps.limits.admit(principal, { estimatedTokens: opts.estimate.tokens, estimatedCostMicros: opts.estimate.costMicros }, linked);
+      // straight onto the response: the names are ours and the values plain strings, Koa's checks add nothing
+      const limitHeaders = admission.headers;
+      for (const name in limitHeaders) ctx.res.setHeader(name, limitHeaders[name]);
+      return admission;
+    }),
   };
 
   const finish = (status: number, errorCode: string | null) => {
@@ -101,30 +149,32 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     return costMicros;
   };
 
-  let admission: Awaited<ReturnType<Deps['limits']['admit']>>;
-  try {
-    admission = await deps.limits.admit(principal, {
-      estimatedTokens: opts.estimate.tokens,
-      estimatedCostMicros: opts.estimate.costMicros,
-    });
-  } catch (err) {
+  const refused = (err: unknown) => {
     finish(err instanceof AppError ? err.status : 500, err instanceof AppError ? err.code : 'internal_error');
-    throw err;
-  }
-  // straight onto the response: the names are ours and the values plain strings, Koa's checks add nothing
-  const limitHeaders = admission.headers;
-  for (const name in limitHeaders) ctx.res.setHeader(name, limitHeaders[name]);
+    return err;
+  };
+  if (!opts.admitWhenRouting) await call.admission.settled().catch((err) => Promise.reject(refused(err)));
 
   let outcome: void | { done: Promise<void> };
   try {
     outcome = await handle(call);
+    if (!call.admission.started) await call.admission.settled(); // a handler that never routed is still counted
   } catch (err) {
+    // The admission decides first: a refused request is refused, whatever else went wrong. A handler that failed
+    // before routing (an unknown model, say) is admitted now, so it counts against the limits as it always did.
+    let admission: Admission;
+    try {
+      admission = await call.admission.settled();
+    } catch (refusal) {
+      throw refused(refusal);
+    }
     const status = err instanceof AppError ? err.status : 500;
     const cost = finish(status, err instanceof AppError ? err.code : 'internal_error');
     if (cost > 0) deps.limits.settle(admission, { tokens: call.promptTokens + call.completionTokens, costMicros: cost });
     else deps.limits.refund(admission);
     throw err;
   }
+  const admission = await call.admission.settled(); // admitted by now (the handler routed, or the line above)
 
   const settle = () => {
     const cost = finish(ctx.status, null);

@@ -57,11 +57,19 @@ export function monthDays(month: string): { from: string; to: string } {
   return { from: `${month}-01`, to: `${next}-01` };
 }
 
+/** A cached load: its promise (shared by concurrent callers) and, once it has resolved, its value. */
+interface Loaded<T> {
+  promise: Promise<T>;
+  value?: T;
+}
+
 export class AllowanceCache {
   private plans: Promise<Map<string, PlanLimits>> | null = null;
+  /** the loaded plans, while `plans` is the promise that produced them */
+  private plansNow: Map<string, PlanLimits> | null = null;
   private plansLoadedAt = 0;
-  private readonly topUps = new LRUCache<string, Promise<TopUps>>({ max: 20_000, ttl: TOP_UP_TTL_MS });
-  private readonly spent = new LRUCache<string, Promise<number>>({ max: 50_000, ttl: SPENT_TTL_MS });
+  private readonly topUps = new LRUCache<string, Loaded<TopUps>>({ max: 20_000, ttl: TOP_UP_TTL_MS });
+  private readonly spent = new LRUCache<string, Loaded<number>>({ max: 50_000, ttl: SPENT_TTL_MS });
 
   constructor(private readonly db: Db) {}
 
@@ -71,22 +79,49 @@ export class AllowanceCache {
   }
 
   async planById(id: string): Promise<PlanLimits | null> {
+    return (await this.loadPlans()).get(id) ?? null;
+  }
+
+  /**
+   * The hot path's synchronous look: the plan when the plans are loaded and fresh (the principal's copy when the
+   * plan is unknown here), undefined when `plan()` has to wait for the database.
+   */
+  planNow(fallback: PlanLimits): PlanLimits | undefined {
+    if (!this.plansNow || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) return undefined;
+    return this.plansNow.get(fallback.id) ?? fallback;
+  }
+
+  private loadPlans(): Promise<Map<string, PlanLimits>> {
     if (!this.plans || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) {
       this.plansLoadedAt = performance.now();
       const loading = this.db<PlanRow>('plans')
         .select('*')
         .then((rows) => new Map(rows.map((r) => [r.id, planLimitsOf(r)])));
       this.plans = loading;
-      loading.catch(() => {
-        if (this.plans === loading) this.plans = null;
-      });
+      this.plansNow = null;
+      loading.then(
+        (plans) => {
+          if (this.plans === loading) this.plansNow = plans;
+        },
+        () => {
+          if (this.plans === loading) this.plans = null;
+        },
+      );
     }
-    return (await this.plans).get(id) ?? null;
+    return this.plans;
   }
 
   topUpsOf(userId: string, month: string): Promise<TopUps> {
-    const key = `${userId}:${month}`;
-    return this.cached(this.topUps, key, async () => {
+    return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month)).promise;
+  }
+
+  /** The user's top-ups when they are already loaded, else undefined (and loading starts). */
+  topUpsNow(userId: string, month: string): TopUps | undefined {
+    return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month)).value;
+  }
+
+  private loadTopUps(userId: string, month: string): Promise<TopUps> {
+    return (async () => {
       const rows: { gateway_key_id: string | null; total: number | string }[] = await this.db('credit_grants')
         .where({ user_id: userId, period: month })
         .groupBy('gateway_key_id')
@@ -97,16 +132,22 @@ export class AllowanceCache {
         else out.userMicros = Number(r.total);
       }
       return out;
-    });
+    })();
   }
 
   /** Sum of usage cost recorded for the user or key this month (usage_daily rollups). */
   spentOf(scope: LimitScope, id: string, month: string): Promise<number> {
-    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month));
+    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month)).promise;
+  }
+
+  /** What was spent when it is already loaded, else undefined (and loading starts). */
+  spentNow(scope: LimitScope, id: string, month: string): number | undefined {
+    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month)).value;
   }
 
   invalidatePlans(): void {
     this.plans = null;
+    this.plansNow = null;
   }
 
   /** null drops every user's top-ups (a message that could not be read) */
@@ -119,15 +160,20 @@ export class AllowanceCache {
     for (const key of [...this.topUps.keys()]) if (prefixes.some((p) => key.startsWith(p))) this.topUps.delete(key);
   }
 
-  private cached<T>(cache: LRUCache<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  private cached<T>(cache: LRUCache<string, Loaded<T>>, key: string, load: () => Promise<T>): Loaded<T> {
     const hit = cache.get(key);
     if (hit) return hit;
-    const loading = load();
+    const loading: Loaded<T> = { promise: load() };
     cache.set(key, loading);
     // concurrent requests share one query; a failed query is not remembered
-    loading.catch(() => {
-      if (cache.get(key) === loading) cache.delete(key);
-    });
+    loading.promise.then(
+      (value) => {
+        loading.value = value;
+      },
+      () => {
+        if (cache.get(key) === loading) cache.delete(key);
+      },
+    );
     return loading;
   }
 }

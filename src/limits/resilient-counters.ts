@@ -63,8 +63,8 @@ export class ResilientCounters {
    * Throws StoreUnreachableError when the shared store's connection is down, or the call fails, times out, or one
    * failed less than a probe interval ago.
    */
-  admitShared(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
-    return this.guard(() => this.shared.admit(checks, nowMs));
+  admitShared(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult> {
+    return this.guard(() => this.shared.admit(checks, nowMs, linked));
   }
 
   admitLocal(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {

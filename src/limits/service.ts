@@ -27,6 +27,11 @@ export interface Admission {
   /** the smaller of the key's and user's balance after this reservation; null = unlimited */
   readonly creditsRemainingMicros: number | null;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The result of the `linked` checks admit was given, taken in the same atomic step; undefined when they were not
+   * tried (no shared counters for this caller, or the per-node fallback): the caller takes them itself.
+   */
+  readonly linked?: AdmitResult;
 }
 
 export interface AdmitRequest {
@@ -59,12 +64,17 @@ export class LimitService {
     return this.counters.degraded;
   }
 
-  async admit(principal: GatewayPrincipal, req: AdmitRequest): Promise<Admission> {
+  /**
+   * `linked`: counters of the caller's own (a wallet entry's quota) to take in the same round trip, only if the
+   * request is admitted; their result is `Admission.linked`.
+   */
+  async admit(principal: GatewayPrincipal, req: AdmitRequest, linked?: CounterCheck[]): Promise<Admission> {
     const nowMs = this.deps.clock.now();
     const period = monthOf(nowMs);
-    const plan = await this.allowances.plan(principal.plan);
+    // warm caches are read without an await: a request pays for the database only when a cache is cold
+    const plan = this.allowances.planNow(principal.plan) ?? (await this.allowances.plan(principal.plan));
     const rate = rateChecks(principal, plan, req.estimatedTokens);
-    const budgets = await this.creditBudgets(principal, plan, period);
+    const budgets = this.creditBudgetsNow(principal, plan, period) ?? (await this.creditBudgets(principal, plan, period));
     const msLeft = msUntilNextMonth(nowMs);
     const credit = budgets.map((b) => creditCheck(b, period, req.estimatedCostMicros, msLeft));
     let checks = [...rate, ...credit];
@@ -73,7 +83,7 @@ export class LimitService {
     let result: AdmitResult = { ok: true, blocked: -1, states: [] };
     if (checks.length > 0) {
       try {
-        result = await this.counters.admitShared(checks.map((c) => c.check), nowMs);
+        result = await this.counters.admitShared(checks.map((c) => c.check), nowMs, linked);
         store = 'shared';
       } catch (err) {
         if (!(err instanceof StoreUnreachableError)) throw err;
@@ -93,7 +103,7 @@ export class LimitService {
       else this.deps.metrics.rateLimited.labels(c.scope, c.name).inc();
       throw refusalError(checks, result.states, result.blocked, period);
     }
-    return this.admission(principal, req, { nowMs, period, store, checks, states: result.states });
+    return this.admission(principal, req, { nowMs, period, store, checks, states: result.states, linked: result.linked ?? undefined });
   }
 
   /** Corrects the reservation to what the request really used. Never throws; failures are logged. */
@@ -148,27 +158,44 @@ export class LimitService {
     await this.counters.close();
   }
 
-  private async creditBudgets(principal: GatewayPrincipal, plan: PlanLimits, period: string): Promise<CreditBudget[]> {
+  /** The credit budgets from warm caches, or undefined when one of them has to be loaded. */
+  private creditBudgetsNow(principal: GatewayPrincipal, plan: PlanLimits, period: string): CreditBudget[] | undefined {
     const keyAllowance = principal.monthlyCreditsMicros;
     const planAllowance = plan.monthlyCreditsMicros;
     if (keyAllowance == null && planAllowance == null) return [];
-    const topUps = await this.allowances.topUpsOf(principal.userId, period);
-    const budgets: Promise<CreditBudget>[] = [];
-    const budget = async (scope: LimitScope, id: string, allowanceMicros: number): Promise<CreditBudget> => ({
-      scope,
-      id,
-      allowanceMicros,
-      spentMicros: await this.allowances.spentOf(scope, id, period),
-    });
-    if (keyAllowance != null) budgets.push(budget('key', principal.keyId, keyAllowance + (topUps.keyMicros.get(principal.keyId) ?? 0)));
-    if (planAllowance != null) budgets.push(budget('user', principal.userId, planAllowance + topUps.userMicros));
-    return Promise.all(budgets);
+    const topUps = this.allowances.topUpsNow(principal.userId, period);
+    if (!topUps) return undefined;
+    const budgets: CreditBudget[] = [];
+    if (keyAllowance != null) {
+      const spentMicros = this.allowances.spentNow('key', principal.keyId, period);
+      if (spentMicros === undefined) return undefined;
+      budgets.push({ scope: 'key', id: principal.keyId, allowanceMicros: keyAllowance + (topUps.keyMicros.get(principal.keyId) ?? 0), spentMicros });
+    }
+    if (planAllowance != null) {
+      const spentMicros = this.allowances.spentNow('user', principal.userId, period);
+      if (spentMicros === undefined) return undefined;
+      budgets.push({ scope: 'user', id: principal.userId, allowanceMicros: planAllowance + topUps.userMicros, spentMicros });
+    }
+    return budgets;
+  }
+
+  /** The credit budgets, loading what the caches lack (the loads are shared with concurrent requests). */
+  private async creditBudgets(principal: GatewayPrincipal, plan: PlanLimits, period: string): Promise<CreditBudget[]> {
+    for (;;) {
+      const ready = this.creditBudgetsNow(principal, plan, period);
+      if (ready) return ready;
+      await Promise.all([
+        this.allowances.topUpsOf(principal.userId, period),
+        principal.monthlyCreditsMicros != null ? this.allowances.spentOf('key', principal.keyId, period) : null,
+        plan.monthlyCreditsMicros != null ? this.allowances.spentOf('user', principal.userId, period) : null,
+      ]);
+    }
   }
 
   private admission(
     principal: GatewayPrincipal,
     req: AdmitRequest,
-    a: { nowMs: number; period: string; store: Admission['store']; checks: LabelledCheck[]; states: AdmitResult['states'] },
+    a: { nowMs: number; period: string; store: Admission['store']; checks: LabelledCheck[]; states: AdmitResult['states']; linked?: AdmitResult },
   ): Admission {
     const ref = (c: LabelledCheck): CounterRef => ({ key: c.check.key, windowMs: c.check.windowMs, ttlMs: c.check.ttlMs });
     const tokens = a.checks.find((c) => c.name === 'tpm');
@@ -186,6 +213,7 @@ export class LimitService {
       creditCounters: credits.map(ref),
       creditsRemainingMicros: remaining.length ? Math.min(...remaining) : null,
       headers: a.store === 'none' ? {} : limitHeaders(a.checks, a.states),
+      linked: a.linked,
     };
   }
 

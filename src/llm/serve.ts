@@ -84,7 +84,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
   const estimate = { tokens, costMicros: Math.max(0, ...targets.map(costOf)) };
   const clientGone = new ClientWatch(ctx.res);
 
-  await runGatewayCall(ctx, deps, { surface: spec.surface, estimate }, async (call) => {
+  await runGatewayCall(ctx, deps, { surface: spec.surface, estimate, admitWhenRouting: true }, async (call) => {
     call.stream = spec.stream;
     const served = await routeTargets<TargetResult>(ctx, deps, call, targets, (target) => {
       const request: LlmRequest = {

@@ -1,4 +1,4 @@
-import type { KvStore } from '../store/kv';
+import type { CounterCheck, KvStore } from '../store/kv';
 import { Quota, quotaCounter, quotaPeriod } from './quota';
 
 /**
@@ -43,13 +43,18 @@ export interface QuotaTaken {
   used: number;
 }
 
-/** Takes this call's share of the entry's quota, atomically across nodes; `ok` false when it does not fit. */
-export async function consumeQuota(kv: KvStore, entry: { id: string; quota: Quota }, cost: QuotaCost, nowMs: number): Promise<QuotaTaken> {
+/** The counter check that takes this call's share of the entry's quota. */
+export function quotaCheck(entry: { id: string; quota: Quota }, cost: QuotaCost, nowMs: number): CounterCheck {
   const units = counterCost(entry.quota, cost);
   const check = quotaCounter(entry.id, entry.quota, nowMs, units);
   // A call that costs nothing still needs room (quotaHasRoom): one unit below the limit, incrementing by zero.
   if (units === 0) check.limit = entry.quota.limit - 1;
-  const result = await kv.admit([check], nowMs);
+  return check;
+}
+
+/** Takes this call's share of the entry's quota, atomically across nodes; `ok` false when it does not fit. */
+export async function consumeQuota(kv: KvStore, entry: { id: string; quota: Quota }, cost: QuotaCost, nowMs: number): Promise<QuotaTaken> {
+  const result = await kv.admit([quotaCheck(entry, cost, nowMs)], nowMs);
   return { ok: result.ok, used: result.states[0].used };
 }
 

@@ -10,7 +10,7 @@ import type { CooldownTracker } from './cooldown';
 import { allAttemptsFailed, decisionText, noProviderKey } from './decision';
 import { orderCandidates, type OrderResult } from './engine';
 import { EntryBook } from './entry-book';
-import { consumeQuota, counterCost, peekQuotaUse, QuotaUseMemo, quotaHasRoom, refundQuota } from './entry-quota';
+import { consumeQuota, counterCost, peekQuotaUse, quotaCheck, QuotaUseMemo, quotaHasRoom, refundQuota, type QuotaTaken } from './entry-quota';
 import { Quota, quotaCounter } from './quota';
 import { quotaToApi } from '../wallet/presenter';
 import type { AttemptContext, AttemptOutcome, AttemptRecord, Explanation, RouteRequest, RouteResult, WalletEntryView } from './router-types';
@@ -75,7 +75,7 @@ export class Router {
       if (leftBecause) this.deps.metrics.fallbacks.labels(service.slug, leftBecause).inc();
       leftBecause = null;
       const admittedAtMs = this.deps.clock.now();
-      if (!(await this.takeQuota(entry, req.quotaCost, admittedAtMs))) {
+      if (!(await this.takeQuota(entry, req.quotaCost, admittedAtMs, call))) {
         trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'quota_exhausted' });
         leftBecause = 'quota_exhausted';
         continue;
@@ -222,10 +222,19 @@ export class Router {
     return { ...result, entries, used };
   }
 
-  /** Admits this call's share of the entry's quota (true without a quota) and remembers the counter's value. */
-  private async takeQuota(entry: WalletEntryView, cost: RouteRequest['quotaCost'], nowMs: number): Promise<boolean> {
+  /**
+   * Admits this call's share of the entry's quota (true without a quota) and remembers the counter's value. The
+   * gateway call itself is admitted first (throwing its refusal), with the quota in the same atomic step when this
+   * is the call's first entry: one round trip for the request's limits and the entry's quota.
+   */
+  private async takeQuota(entry: WalletEntryView, cost: RouteRequest['quotaCost'], nowMs: number, call?: GatewayCall): Promise<boolean> {
+    let taken: QuotaTaken | undefined;
+    if (call) {
+      const linked = await call.admission.admit(entry.quota ? [quotaCheck({ id: entry.id, quota: entry.quota }, cost, nowMs)] : undefined);
+      if (linked) taken = { ok: linked.ok, used: linked.states[0].used };
+    }
     if (!entry.quota) return true;
-    const taken = await consumeQuota(this.deps.kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
+    taken ??= await consumeQuota(this.deps.kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
     this.quotaUse.note(entry.id, entry.quota, taken.used, nowMs);
     if (taken.ok) this.book.quotaRemaining(entry, taken.used, entry.quota.limit);
     return taken.ok;

@@ -30,6 +30,11 @@ export interface AdmitResult {
   /** index of the first check that would exceed its limit, -1 when admitted */
   blocked: number;
   states: CounterState[];
+  /**
+   * The `linked` checks' own result (all-or-nothing among themselves) when they were passed and these checks were
+   * admitted; null when these were refused, so the linked ones were not even tried.
+   */
+  linked?: AdmitResult | null;
 }
 
 /** Which counter an adjustment goes to: the same key and window as when it was admitted. */
@@ -43,8 +48,13 @@ export interface CounterAdjustment {
 
 export interface KvStore {
   readonly kind: 'redis' | 'memory';
-  /** All-or-nothing: either every counter is incremented by its cost, or none is. Atomic across nodes. */
-  admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult>;
+  /**
+   * All-or-nothing: either every counter is incremented by its cost, or none is. Atomic across nodes.
+   * `linked` checks are tried in the same atomic step only when `checks` were admitted, and are all-or-nothing among
+   * themselves (a request's rate limits, then its wallet entry's quota: one round trip, and no quota is taken for a
+   * refused request).
+   */
+  admit(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult>;
   /** Adds delta to a counter admitted at `nowMs`. A plain counter that has expired meanwhile stays absent. */
   adjust(check: CounterRef, delta: number, nowMs: number): Promise<void>;
   /** Several adjustments of counters admitted at `nowMs` in one round trip (settling a request: tokens and credits). */

@@ -22,7 +22,13 @@ export class MemoryKvStore implements KvStore {
     this.sweeper.unref();
   }
 
-  async admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
+  async admit(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult> {
+    const result = this.admitNow(checks, nowMs);
+    if (linked) result.linked = result.ok ? this.admitNow(linked, nowMs) : null;
+    return result;
+  }
+
+  private admitNow(checks: CounterCheck[], nowMs: number): AdmitResult {
     const states = checks.map((c) => ({ used: this.currentUsed(c, nowMs), limit: c.limit, resetMs: this.resetMs(c, nowMs) }));
     const blocked = checks.findIndex((c, i) => states[i].used + c.cost > c.limit);
     if (blocked !== -1) return { ok: false, blocked, states };

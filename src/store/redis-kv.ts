@@ -7,10 +7,11 @@ import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, wind
  * one round trip): each request's checks are a group, and each group is all-or-nothing on its own, exactly as if
  * the requests had been sent one after another.
  * KEYS are the counters' base keys, one per check, group after group; the numbers travel as ONE space-separated
- * argument: per group its number of checks, then eight per check: limit, cost, windowMs (0 = plain), current and
- * previous bucket index ('-' for plain counters), elapsed, ttlMs, initial. Sixty-odd separate arguments cost more to
- * encode on the client than the script costs to run. The reply is, per group, the index of the blocking check (-1
- * when admitted) then `used, ttl` per check. A window's bucket keys are `<base>:<index>`, built here from the base
+ * argument: per group its number of checks (negative: a group linked to the one before, tried only when that one
+ * was admitted), then eight per check: limit, cost, windowMs (0 = plain), current and previous bucket index ('-' for
+ * plain counters), elapsed, ttlMs, initial. Sixty-odd separate arguments cost more to encode on the client than the
+ * script costs to run. The reply is, per group, the index of the blocking check (-1 when admitted) then `used, ttl`
+ * per check; a linked group that was not tried is just -2. A window's bucket keys are `<base>:<index>`, built here from the base
  * key: that is fine on a single Redis or Sentinel, not on Redis Cluster (see README).
  */
 const ADMIT = `
@@ -18,48 +19,56 @@ local f = {}
 for x in string.gmatch(ARGV[1], '%S+') do f[#f + 1] = x end
 local out = {}
 local p, k0 = 1, 0
+local last = -1
 while p <= #f do
   local n = tonumber(f[p])
-  local used, keys = {}, {}
-  local blocked = -1
-  for i = 1, n do
-    local a = p + (i - 1) * 8
-    local limit, cost, win, elapsed = tonumber(f[a+1]), tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+6])
-    local base = KEYS[k0 + i]
-    local u
-    if win > 0 then
-      keys[i] = base .. ':' .. f[a+4]
-      local curr = tonumber(redis.call('GET', keys[i]) or '0')
-      local prev = tonumber(redis.call('GET', base .. ':' .. f[a+5]) or '0')
-      u = math.floor(prev * (win - elapsed) / win) + curr
-    else
-      keys[i] = base
-      local v = redis.call('GET', base)
-      if v then u = tonumber(v) else u = tonumber(f[a+8]) end
-    end
-    used[i] = u
-    if blocked == -1 and u + cost > limit then blocked = i - 1 end
-  end
-  out[#out + 1] = blocked
-  for i = 1, n do
-    local a = p + (i - 1) * 8
-    local cost, win, ttl = tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+7])
-    local key = keys[i]
-    if blocked == -1 then
+  local linked = n < 0
+  if linked then n = -n end
+  if linked and last ~= -1 then
+    out[#out + 1] = -2
+  else
+    local used, keys = {}, {}
+    local blocked = -1
+    for i = 1, n do
+      local a = p + (i - 1) * 8
+      local limit, cost, win, elapsed = tonumber(f[a+1]), tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+6])
+      local base = KEYS[k0 + i]
+      local u
       if win > 0 then
-        redis.call('INCRBY', key, cost)
-        if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, 2 * win) end
-      elseif redis.call('EXISTS', key) == 1 then
-        redis.call('INCRBY', key, cost)
-      elseif ttl > 0 then
-        redis.call('SET', key, used[i] + cost, 'PX', ttl)
+        keys[i] = base .. ':' .. f[a+4]
+        local curr = tonumber(redis.call('GET', keys[i]) or '0')
+        local prev = tonumber(redis.call('GET', base .. ':' .. f[a+5]) or '0')
+        u = math.floor(prev * (win - elapsed) / win) + curr
       else
-        redis.call('SET', key, used[i] + cost)
+        keys[i] = base
+        local v = redis.call('GET', base)
+        if v then u = tonumber(v) else u = tonumber(f[a+8]) end
       end
-      used[i] = used[i] + cost
+      used[i] = u
+      if blocked == -1 and u + cost > limit then blocked = i - 1 end
     end
-    out[#out + 1] = used[i]
-    if win > 0 then out[#out + 1] = 0 else out[#out + 1] = redis.call('PTTL', key) end
+    out[#out + 1] = blocked
+    for i = 1, n do
+      local a = p + (i - 1) * 8
+      local cost, win, ttl = tonumber(f[a+2]), tonumber(f[a+3]), tonumber(f[a+7])
+      local key = keys[i]
+      if blocked == -1 then
+        if win > 0 then
+          redis.call('INCRBY', key, cost)
+          if redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, 2 * win) end
+        elseif redis.call('EXISTS', key) == 1 then
+          redis.call('INCRBY', key, cost)
+        elseif ttl > 0 then
+          redis.call('SET', key, used[i] + cost, 'PX', ttl)
+        else
+          redis.call('SET', key, used[i] + cost)
+        end
+        used[i] = used[i] + cost
+      end
+      out[#out + 1] = used[i]
+      if win > 0 then out[#out + 1] = 0 else out[#out + 1] = redis.call('PTTL', key) end
+    end
+    last = blocked
   end
   p = p + 1 + n * 8
   k0 = k0 + n
@@ -107,6 +116,8 @@ const MAX_ADMIT_KEYS_PER_CALL = 512;
 interface AdmitWaiter {
   checks: readonly CounterCheck[];
   resets: number[];
+  /** the linked group after it, when there is one */
+  linked: { checks: readonly CounterCheck[]; resets: number[] } | null;
   resolve: (result: AdmitResult) => void;
   reject: (err: unknown) => void;
 }
@@ -155,18 +166,31 @@ export class RedisKvStore implements KvStore {
    * Joins the batch of this event-loop turn (sent on setImmediate, or at once when full): under load the admits of
    * every request that arrived in one turn are one command, where each used to be one command of its own.
    */
-  admit(checks: CounterCheck[], nowMs: number): Promise<AdmitResult> {
-    if (checks.length === 0) return Promise.resolve({ ok: true, blocked: -1, states: [] });
+  admit(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult> {
+    const size = checks.length + (linked?.length ?? 0);
+    if (checks.length === 0) {
+      if (!linked) return Promise.resolve({ ok: true, blocked: -1, states: [] });
+      return this.admit(linked, nowMs).then((result) => ({ ok: true, blocked: -1, states: [], linked: result }));
+    }
     let batch = this.admitBatch;
-    if (!batch || (batch.keys.length > 0 && batch.keys.length + checks.length > MAX_ADMIT_KEYS_PER_CALL)) {
+    if (!batch || (batch.keys.length > 0 && batch.keys.length + size > MAX_ADMIT_KEYS_PER_CALL)) {
       if (batch) this.flushAdmits();
       batch = this.admitBatch = { keys: [], spec: '', waiters: [] };
       setImmediate(() => {
         if (this.admitBatch === batch) this.flushAdmits();
       });
     }
+    const resets = this.addGroup(batch, checks, nowMs, false);
+    const linkedGroup = linked?.length ? { checks: linked, resets: this.addGroup(batch, linked, nowMs, true) } : null;
+    return new Promise<AdmitResult>((resolve, reject) => {
+      batch.waiters.push({ checks, resets, linked: linkedGroup, resolve, reject });
+    }).then((result) => (linked && !linkedGroup ? { ...result, linked: result.ok ? { ok: true, blocked: -1, states: [] } : null } : result));
+  }
+
+  /** Appends one group to the batch; returns when each of its windows resets (-1 for plain counters). */
+  private addGroup(batch: AdmitBatch, checks: readonly CounterCheck[], nowMs: number, linked: boolean): number[] {
     const resets: number[] = [];
-    let spec = `${checks.length} `;
+    let spec = `${linked ? -checks.length : checks.length} `;
     for (const c of checks) {
       batch.keys.push(this.prefix + c.key);
       if (c.windowMs) {
@@ -180,9 +204,7 @@ export class RedisKvStore implements KvStore {
       }
     }
     batch.spec += spec;
-    return new Promise<AdmitResult>((resolve, reject) => {
-      batch.waiters.push({ checks, resets, resolve, reject });
-    });
+    return resets;
   }
 
   private flushAdmits(): void {
@@ -193,16 +215,26 @@ export class RedisKvStore implements KvStore {
     run.call(this.client, batch.keys.length, ...batch.keys, batch.spec).then(
       (out) => {
         let at = 0;
-        for (const w of batch.waiters) {
+        /** reads one group's reply at `at`: -2 (not tried) → null */
+        const group = (checks: readonly CounterCheck[], resets: number[]): AdmitResult | null => {
           const blocked = Number(out[at]);
-          const states = new Array<AdmitResult['states'][number]>(w.checks.length);
-          for (let i = 0; i < w.checks.length; i++) {
-            const ttl = Number(out[at + 2 + 2 * i]);
-            const reset = w.resets[i];
-            states[i] = { used: Number(out[at + 1 + 2 * i]), limit: w.checks[i].limit, resetMs: reset >= 0 ? reset : ttl > 0 ? ttl : 0 };
+          if (blocked === -2) {
+            at += 1;
+            return null;
           }
-          at += 1 + 2 * w.checks.length;
-          w.resolve({ ok: blocked === -1, blocked, states });
+          const states = new Array<AdmitResult['states'][number]>(checks.length);
+          for (let i = 0; i < checks.length; i++) {
+            const ttl = Number(out[at + 2 + 2 * i]);
+            const reset = resets[i];
+            states[i] = { used: Number(out[at + 1 + 2 * i]), limit: checks[i].limit, resetMs: reset >= 0 ? reset : ttl > 0 ? ttl : 0 };
+          }
+          at += 1 + 2 * checks.length;
+          return { ok: blocked === -1, blocked, states };
+        };
+        for (const w of batch.waiters) {
+          const result = group(w.checks, w.resets)!;
+          if (w.linked) result.linked = group(w.linked.checks, w.linked.resets);
+          w.resolve(result);
         }
       },
       (err) => {

@@ -87,6 +87,24 @@ describe(`kv store (${TEST_BACKEND})`, () => {
     expect(results[0].states[1].resetMs).toBe(30_000);
   });
 
+  it('tries linked checks only when the checks before them were admitted, in the same atomic step', async () => {
+    const rate: CounterCheck = { key: key('rate'), limit: 2, cost: 1, windowMs: 60_000 };
+    const quota: CounterCheck = { key: key('quota'), limit: 2, cost: 1, ttlMs: 60_000 };
+    const first = await kv.admit([rate], T0, [quota]);
+    expect(first).toMatchObject({ ok: true, linked: { ok: true, blocked: -1, states: [{ used: 1, limit: 2 }] } });
+    const [second, third] = await Promise.all([kv.admit([rate], T0, [quota]), kv.admit([rate], T0, [quota])]);
+    expect(second).toMatchObject({ ok: true, linked: { ok: true, states: [{ used: 2 }] } });
+    expect(third).toMatchObject({ ok: false, blocked: 0, linked: null }); // refused: the quota was not touched
+    expect(await kv.peek([rate, quota], T0)).toEqual([2, 2]);
+    // admitted, but the linked quota is full: the rate limit counts the request, the quota stays
+    const other: CounterCheck = { ...rate, key: key('rate'), limit: 10 };
+    const full = await kv.admit([other], T0, [quota]);
+    expect(full).toMatchObject({ ok: true, linked: { ok: false, blocked: 0, states: [{ used: 2 }] } });
+    expect(await kv.peek([other, quota], T0)).toEqual([1, 2]);
+    // nothing to check before: the linked checks alone decide
+    expect(await kv.admit([], T0, [{ ...quota, key: key('q') }])).toMatchObject({ ok: true, linked: { ok: true, states: [{ used: 1 }] } });
+  });
+
   it('reports a healthy store as connected', async () => {
     await kv.ping();
     expect(kv.isConnected()).toBe(true);

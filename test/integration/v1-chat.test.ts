@@ -205,6 +205,29 @@ describe(`POST /v1/chat/completions, non-streaming (${TEST_BACKEND})`, () => {
       await env.gw.request(`/wallet/keys/${metered.id}`, { method: 'DELETE', token: env.adminToken });
     }
   });
+  it("admits a call with its wallet entry's quota in one step: a refused call takes no quota, a failed one still counts", async () => {
+    const metered = await env.addEntry('openai', { priority: 1, quota: { limit: 1000, unit: 'requests', period: 'day' } });
+    try {
+      const { key } = await createUserWithKey(env.gw, 'developer', { limits: { rpm: 2 } }, 'enterprise');
+      const limited = new OpenAI({ baseURL: `${env.gw.url}/v1`, apiKey: key, maxRetries: 0 });
+      const ask = (model: string) => limited.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+      expect((await ask('gpt-4o')).model).toBe('gpt-4o');
+      // an unknown model fails before routing, and still counts against the key's requests per minute
+      expect(await ask('mistral-large').catch((e) => e.status)).toBe(404);
+      const refused = await ask('gpt-4o').catch((e) => e);
+      expect(refused.status).toBe(429);
+      expect(refused.error).toMatchObject({ code: 'rate_limited' });
+      expect(refused.headers.get('retry-after')).toBeTruthy();
+      // the limit decides before the model: an unknown model is refused with 429 too
+      expect(await ask('mistral-large').catch((e) => e.status)).toBe(429);
+      expect(env.openai.requests).toHaveLength(1);
+      const entry = await env.gw.request(`/wallet/keys/${metered.id}`, { token: env.adminToken });
+      expect(entry.body.quota).toMatchObject({ unit: 'requests', used: 1 }); // the refused calls took none
+    } finally {
+      await env.gw.request(`/wallet/keys/${metered.id}`, { method: 'DELETE', token: env.adminToken });
+    }
+  });
+
   it('never writes a wallet secret or a gateway key to the log', () => {
     const leaks = findLeaks([env.secrets.openai, env.secrets.anthropic, env.key], { logs: env.gw.logs.join('\n') });
     expect(leaks).toEqual([]);

@@ -1,5 +1,7 @@
 import pino from 'pino';
+import { AdmissionGate, type GatewayCall } from '../../src/gateway/call';
 import { AppError } from '../../src/http/errors';
+import type { Admission } from '../../src/limits/service';
 import { createMetrics } from '../../src/metrics/metrics';
 import { CooldownTracker } from '../../src/routing/cooldown';
 import { quotaCounter } from '../../src/routing/quota';
@@ -95,10 +97,34 @@ describe('Router', () => {
 
   it('fills in the gateway call as it goes', async () => {
     entries.push(entry('a', { priority: 1 }), entry('b', { priority: 2 }));
-    const call = { walletEntryId: null, attempts: 0, service: null, upstreamLatencyMs: null } as never as import('../../src/gateway/call').GatewayCall;
+    const admission = new AdmissionGate(async () => ({}) as Admission);
+    const call = { walletEntryId: null, attempts: 0, service: null, upstreamLatencyMs: null, admission } as never as GatewayCall;
     await router.route(req, async (a) => (a.entry.id === 'a' ? { kind: 'retry', reason: 'server_error', status: 500 } : ok(1)), call);
     expect(call).toMatchObject({ walletEntryId: 'b', attempts: 2, service: 'svc' });
     expect(call.upstreamLatencyMs).toEqual(expect.any(Number));
+  });
+
+  it("admits the gateway call first, with the first entry's quota in the same step, and takes no quota for a refused call", async () => {
+    entries.push(entry('q', { quota: { limit: 5, unit: 'requests', period: 'day' } }));
+    const rate = { key: 'rl:test', limit: 1, cost: 1, windowMs: 60_000 };
+    const steps: number[] = [];
+    const gate = () =>
+      new AdmissionGate(async (linked) => {
+        steps.push(linked?.length ?? 0);
+        const result = await kv.admit([rate], now, linked);
+        if (!result.ok) throw new AppError('rate_limited', 'slow down');
+        return { linked: result.linked ?? undefined } as Admission;
+      });
+    const callWith = (admission: AdmissionGate) => ({ walletEntryId: null, attempts: 0, service: null, admission }) as never as GatewayCall;
+    const served = await router.route(req, async () => ok(1), callWith(gate()));
+    expect(served.entry.id).toBe('q');
+    expect(steps).toEqual([1]); // one admission, carrying the quota check
+    const quota = quotaCounter('q', entries[0].quota!, now, 0);
+    expect(await kv.peek([quota], now)).toEqual([1]);
+    const attempt = jest.fn(async () => ok(2));
+    await expect(router.route(req, attempt, callWith(gate()))).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(attempt).not.toHaveBeenCalled();
+    expect(await kv.peek([quota], now)).toEqual([1]); // the refused call took no quota
   });
 
   it('consumes quota atomically: 200 concurrent requests against 50 get exactly 50', async () => {
