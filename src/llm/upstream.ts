@@ -57,7 +57,10 @@ export function upstreamUrl(baseUrl: string, path: string): URL {
 /** Joined URLs by base URL and path: a handful of distinct ones, parsed once. Never mutated (forward copies). */
 const joined = new Map<string, URL>();
 
+/** The whole body: undici's own collector when it is undici's body (no async iterator per answer), else chunks. */
 async function readAll(body: Readable): Promise<Buffer> {
+  const collect = (body as Readable & { arrayBuffer?: () => Promise<ArrayBuffer> }).arrayBuffer;
+  if (typeof collect === 'function') return Buffer.from(await collect.call(body));
   const parts: Buffer[] = [];
   for await (const part of body) parts.push(part as Buffer);
   return Buffer.concat(parts);
