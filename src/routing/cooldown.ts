@@ -21,11 +21,12 @@ interface Announcement {
 }
 
 export interface CooldownSnapshot {
-  cooldownUntil: Map<string, number>;
-  steerAway: Map<string, number>;
+  cooldownUntil: ReadonlyMap<string, number>;
+  steerAway: ReadonlyMap<string, number>;
 }
 
 const CHANNEL = 'cooldown';
+const NONE: ReadonlyMap<string, number> = new Map();
 const RECHECK_MS = 30_000;
 const storeKey = (kind: CooldownKind, id: string) => `${kind}:${id}`;
 
@@ -71,6 +72,20 @@ export class CooldownTracker {
    */
   async snapshot(entryIds: readonly string[]): Promise<CooldownSnapshot> {
     const now = this.clock.now();
+    const cold = this.coldReads(entryIds, now);
+    if (cold) await Promise.all(cold);
+    return this.current(entryIds, now);
+  }
+
+  /** The snapshot without waiting, when every entry is known here (the hot path); undefined when one must be read. */
+  snapshotNow(entryIds: readonly string[]): CooldownSnapshot | undefined {
+    const now = this.clock.now();
+    if (this.coldReads(entryIds, now)) return undefined;
+    return this.current(entryIds, now);
+  }
+
+  /** Starts the reads these entries need: the first reads to wait for (null when none), re-reads in the background. */
+  private coldReads(entryIds: readonly string[], now: number): Promise<void>[] | null {
     let cold: Promise<void>[] | null = null;
     for (const id of entryIds) {
       const readAt = this.readAt.get(id);
@@ -78,16 +93,20 @@ export class CooldownTracker {
       else if (this.reading.has(id)) (cold ??= []).push(this.reading.get(id)!); // a first read still under way
       else if (now - readAt > RECHECK_MS) void this.readShared(id, now);
     }
-    if (cold) await Promise.all(cold);
-    const cooldownUntil = new Map<string, number>();
-    const steerAway = new Map<string, number>();
+    return cold;
+  }
+
+  private current(entryIds: readonly string[], now: number): CooldownSnapshot {
+    let cooldownUntil: Map<string, number> | null = null;
+    let steerAway: Map<string, number> | null = null;
     for (const id of entryIds) {
       const c = this.until.cooldown.get(id);
-      if (c !== undefined && c > now) cooldownUntil.set(id, c);
+      if (c !== undefined && c > now) (cooldownUntil ??= new Map()).set(id, c);
       const s = this.until.steer.get(id);
-      if (s !== undefined && s > now) steerAway.set(id, s);
+      if (s !== undefined && s > now) (steerAway ??= new Map()).set(id, s);
     }
-    return { cooldownUntil, steerAway };
+    // nothing cooling down (the usual case): one shared empty map, never written to
+    return { cooldownUntil: cooldownUntil ?? NONE, steerAway: steerAway ?? NONE };
   }
 
   private async share(kind: CooldownKind, id: string, ms: number): Promise<void> {

@@ -23,11 +23,11 @@ export interface RoutableEntry {
 /** What routing knows about the entries right now (cooldowns shared across nodes, quota counters, load). */
 export interface RoutingState {
   /** entry id → ms until which it must not be used (429, 5xx, timeout, connection error) */
-  cooldownUntil: Map<string, number>;
+  cooldownUntil: ReadonlyMap<string, number>;
   /** entries whose quota cannot take this request in the current period */
   quotaExhausted: Set<string>;
   /** entry id → ms until which its upstream said it has nothing left (rate-limit headers): tried last */
-  steerAway: Map<string, number>;
+  steerAway: ReadonlyMap<string, number>;
   /** entry id → requests recently sent through it (for least-used ordering among equals) */
   leastUsed: Map<string, number>;
 }
@@ -55,8 +55,8 @@ export interface OrderedCandidate<E extends RoutableEntry = RoutableEntry> {
 
 export interface OrderResult<E extends RoutableEntry = RoutableEntry> {
   ordered: E[];
-  /** the same entries as `ordered`, with the reason for each place */
-  explained: OrderedCandidate<E>[];
+  /** the same entries as `ordered`, with the reason for each place (worked out when read: only the dry run does) */
+  readonly explained: OrderedCandidate<E>[];
   skipped: { id: string; reason: SkipReason; until?: number }[];
 }
 
@@ -149,14 +149,24 @@ export function orderCandidates<E extends RoutableEntry>(
     return sa - sb || ta - tb || pa - pb;
   });
 
-  const explained: OrderedCandidate<E>[] = [];
+  const ordered: E[] = [];
+  const places: { group: E[]; how: string }[] = [];
   for (const key of groupOrder) {
     const group = groups.get(key)!;
-    const { entries: ordered, how } = orderGroup(group, state, req, random);
-    for (const entry of ordered) {
-      const steered = isSteered(entry);
-      explained.push({ entry, steered, why: describe(entry, group, how, steered) });
+    const { entries: inOrder, how } = orderGroup(group, state, req, random);
+    for (const entry of inOrder) {
+      ordered.push(entry);
+      places.push({ group, how });
     }
   }
-  return { ordered: explained.map((c) => c.entry), explained, skipped };
+  return {
+    ordered,
+    skipped,
+    get explained() {
+      return ordered.map((entry, i) => {
+        const steered = isSteered(entry);
+        return { entry, steered, why: describe(entry, places[i].group, places[i].how, steered) };
+      });
+    },
+  };
 }

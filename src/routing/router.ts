@@ -63,7 +63,7 @@ export class Router {
     const service = this.serviceFor(req.service);
     if (call) call.service ??= service.slug;
     const now = this.deps.clock.now();
-    const plan = await this.plan(req, now);
+    const { order: plan } = await this.plan(req, now);
     const maxAttempts = Math.max(1, req.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const trail: AttemptRecord[] = [];
     let attempts = 0;
@@ -142,8 +142,8 @@ export class Router {
     this.serviceFor(req.service, { allowDisabled: true });
     const now = this.deps.clock.now();
     const quotaCost = req.quotaCost ?? { requests: 1, tokens: 0, creditsMicros: 0 };
-    const plan = await this.plan({ ...req, quotaCost }, now, { includeInactive: true });
-    const byId = new Map(plan.entries.map((e, i) => [e.id, { entry: e, used: plan.used[i] }]));
+    const { order: plan, entries, used } = await this.plan({ ...req, quotaCost }, now, { includeInactive: true });
+    const byId = new Map(entries.map((e, i) => [e.id, { entry: e, used: used[i] }]));
     const quotaOf = (id: string) => {
       const { entry, used } = byId.get(id)!;
       return entry.quota && used !== null
@@ -193,14 +193,13 @@ export class Router {
     req: RouteRequest,
     now: number,
     opts: { includeInactive?: boolean } = {},
-  ): Promise<OrderResult<WalletEntryView> & { entries: WalletEntryView[]; used: (number | null)[] }> {
+  ): Promise<{ order: OrderResult<WalletEntryView>; entries: WalletEntryView[]; used: (number | null)[] }> {
     const { candidates } = this.deps;
     const entries = await (opts.includeInactive ? candidates.all(req.service, req.environment) : candidates.active(req.service, req.environment));
     // Only the dry run reads the quota counters; routing learns them from its own admits (QuotaUseMemo).
-    const [snapshot, peeked] = await Promise.all([
-      this.deps.cooldowns.snapshot(entries.map((e) => e.id)),
-      opts.includeInactive ? peekQuotaUse(this.deps.kv, entries, now) : null,
-    ]);
+    const ids = entries.map((e) => e.id);
+    const snapshot = this.deps.cooldowns.snapshotNow(ids) ?? (await this.deps.cooldowns.snapshot(ids));
+    const peeked = opts.includeInactive ? await peekQuotaUse(this.deps.kv, entries, now) : null;
     const used = peeked ?? entries.map(() => null);
     const quotaExhausted = new Set<string>();
     entries.forEach((e, i) => {
@@ -209,7 +208,7 @@ export class Router {
       if (full) quotaExhausted.add(e.id);
     });
     this.book.decay(now);
-    const result = orderCandidates(
+    const order = orderCandidates(
       entries,
       { ...snapshot, quotaExhausted, leastUsed: this.book.load },
       now,
@@ -219,7 +218,7 @@ export class Router {
       this.book.setUp(e, e.status === 'active' && !snapshot.cooldownUntil.has(e.id) ? 1 : 0);
       if (e.quota && used[i] !== null) this.book.quotaRemaining(e, used[i]!, e.quota.limit);
     });
-    return { ...result, entries, used };
+    return { order, entries, used };
   }
 
   /**
