@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import Redis from 'ioredis';
 import { TEST_BACKEND, TEST_REDIS_URL } from '../helpers/backend';
 import type { CounterCheck, KvStore } from '../../src/store/kv';
 import { MemoryKvStore } from '../../src/store/memory-kv';
@@ -125,6 +126,35 @@ describe(`kv store (${TEST_BACKEND})`, () => {
       if (reader !== writer) await reader.close();
     }
   });
+
+  if (TEST_BACKEND === 'postgres') {
+    it('every counter Redis holds expires: window buckets after two windows, plain counters after their ttl', async () => {
+      const prefix = `kwt:kv:${crypto.randomBytes(5).toString('hex')}:`;
+      const store = openStore(prefix);
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        const win: CounterCheck = { key: 'w', limit: 10, cost: 1, windowMs: 60_000 };
+        const plain: CounterCheck = { key: 'p', limit: 10, cost: 1, ttlMs: 30_000 };
+        const first = await store.admit([win, plain], T0);
+        expect(first.states[1].resetMs).toBe(30_000); // a new plain counter: its ttl, without asking Redis
+        await store.admit([win, plain], T0);
+        await store.adjustMany([{ check: { key: 'w2', windowMs: 60_000 }, delta: 5 }], T0); // a bucket made by an adjustment
+        const index = Math.floor(T0 / 60_000);
+        for (const k of [`w:${index}`, `w2:${index}`]) {
+          const ttl = await redis.pttl(prefix + k);
+          expect(ttl).toBeGreaterThan(60_000);
+          expect(ttl).toBeLessThanOrEqual(120_000);
+        }
+        const plainTtl = await redis.pttl(prefix + 'p');
+        expect(plainTtl).toBeGreaterThan(0);
+        expect(plainTtl).toBeLessThanOrEqual(30_000);
+        expect(await redis.get(prefix + 'p')).toBe('2');
+      } finally {
+        redis.disconnect();
+        await store.close();
+      }
+    });
+  }
 
   if (TEST_BACKEND === 'postgres') {
     it('knows at once that a Redis which does not listen is not connected', async () => {
