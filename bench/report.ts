@@ -184,6 +184,8 @@ export interface RunInfo {
   command: string;
   machine: { cpus: number; model: string; memoryGb: number; node: string; platform: string };
   loadAverageAtStart: number[];
+  /** share of all CPU time the hypervisor took for other guests during the run (Linux), null when unknown */
+  stealPercent: number | null;
   rounds: number;
   durations: object;
 }
@@ -206,7 +208,7 @@ export function writeResults(
   const md = [
     '# Benchmark results',
     '',
-    `\`${run.command}\` on ${date.slice(0, 10)}: ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; load average ${run.loadAverageAtStart.join(' ')} at the start.`,
+    `\`${run.command}\` on ${date.slice(0, 10)}: ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; load average ${run.loadAverageAtStart.join(' ')} at the start${run.stealPercent === null ? '' : `; ${run.stealPercent}% of CPU time stolen by the host during the run${run.stealPercent >= 2 ? ' (a noisy neighbour: every figure is inflated, ratios less so)' : ''}`}.`,
     '',
     `Every server runs in its own process on 127.0.0.1, loaded in turn over ${run.rounds} interleaved round(s). Latency in ms; "+x" is what a proxy adds over calling the mock upstream directly.`,
     'Open-loop latency counts from the scheduled send time. CPU is utime + stime of the proxy process (from /proc) over the requests it served.',

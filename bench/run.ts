@@ -83,8 +83,19 @@ async function writerCapacity(kw: Keywallet, logDir: string): Promise<number | n
   }
 }
 
+/** All CPUs' time (ticks) and the part the hypervisor gave to someone else (steal), from /proc/stat; null off Linux. */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
 async function benchmark(logDir: string): Promise<void> {
   const started = Date.now();
+  const ticksAtStart = cpuTicks();
   const loadAverageAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
   say(`Keywallet benchmark${quick ? ' (quick)' : ''}: ${rounds} round(s); closed ${durations.closedS} s, open ${durations.openS} s, streams ${durations.streamS} s per run`);
   say(`  load average ${loadAverageAtStart.join(' ')} on ${os.cpus().length} CPUs${loadAverageAtStart[0] > os.cpus().length / 2 ? ': the machine is busy, expect noise' : ''}`);
@@ -140,13 +151,15 @@ async function benchmark(logDir: string): Promise<void> {
         writerEventsPerSecond: await writerCapacity(kw, logDir),
       };
     }
+    const ticksAtEnd = cpuTicks();
+    const stealPercent = ticksAtStart && ticksAtEnd ? Number(((100 * (ticksAtEnd.steal - ticksAtStart.steal)) / Math.max(1, ticksAtEnd.total - ticksAtStart.total)).toFixed(1)) : null;
     const cells = aggregate(measurements);
     const checks = checkTargets(cells, facts);
     const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
-    const run = { command, machine: machine(), loadAverageAtStart, rounds, durations };
+    const run = { command, machine: machine(), loadAverageAtStart, stealPercent, rounds, durations };
     const text = writeResults(__dirname, run, cells, facts, checks, measurements);
     say(`\n${text}\n`);
-    say(`${checks.filter((c) => c.pass).length} of ${checks.length} targets met; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    say(`${checks.filter((c) => c.pass).length} of ${checks.length} targets met; ${((Date.now() - started) / 1000).toFixed(0)} s${stealPercent === null ? '' : `; ${stealPercent}% of CPU time stolen by the host`}`);
     say('wrote bench/results.json and bench/RESULTS.md');
   } finally {
     await stopKeywallets();
