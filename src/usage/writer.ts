@@ -5,7 +5,7 @@ import { Clock, systemClock } from '../clock';
 import { toEventRow, USAGE_EVENT_COLUMNS, UsageEvent, UsageEventRow } from './event';
 import { rollUpEvents, ROLLUP_KEY_COLUMNS, ROLLUP_SUM_COLUMNS } from './rollup';
 import { FifoQueue } from './bounded-queue';
-import { columnArrays } from './pg-array';
+import { columnArrays, pgArrayLiteral } from './pg-array';
 import { UsageRetentionJob } from './retention';
 
 export interface UsageWriterOptions {
@@ -46,6 +46,23 @@ const UPSERT_DAILY = `insert into usage_daily (${ROLLUP_COLUMNS.join(', ')})
   on conflict (${ROLLUP_KEY_COLUMNS.join(', ')}) do update set
   ${ROLLUP_SUM_COLUMNS.map((c) => `${c} = usage_daily.${c} + excluded.${c}`).join(',\n  ')}`;
 
+// A wallet entry's last use is the latest event that went through it; GREATEST ignores the NULL of a first use,
+// and a late batch of older events never moves it back.
+const TOUCH_ENTRIES = `update wallet_entries as w set last_used_at = greatest(w.last_used_at, u.ts)
+  from unnest(?::uuid[], ?::timestamptz[]) as u(id, ts) where w.id = u.id`;
+
+/** The latest event time per wallet entry in a batch (ISO strings in one format compare as times). */
+function lastUseByEntry(rows: readonly UsageEventRow[]): [string[], string[]] | null {
+  const latest = new Map<string, string>();
+  for (const r of rows) {
+    if (!r.wallet_entry_id) continue;
+    const id = r.wallet_entry_id.toLowerCase(); // one row per entry: an UPDATE … FROM applies one match only
+    const seen = latest.get(id);
+    if (seen === undefined || r.ts > seen) latest.set(id, r.ts);
+  }
+  return latest.size ? [[...latest.keys()], [...latest.values()]] : null;
+}
+
 /**
  * SQLSTATE classes 21 (cardinality), 22 (data exception) and 23 (constraint violation) mean some row in the
  * batch can never be written; anything else (connection lost, table missing, deadlock, timeout) may pass
@@ -69,7 +86,8 @@ function describe(err: unknown): { code?: string; message: string } {
 /**
  * Writes usage events in batches, off the request path. `record` only pushes into a bounded in-memory queue;
  * a background loop writes each batch as one multi-row insert into usage_events plus one upsert of the
- * usage_daily rollups, in the same transaction, so the rollups always equal an aggregate of the events.
+ * usage_daily rollups, in the same transaction, so the rollups always equal an aggregate of the events; the
+ * same transaction stamps each wallet entry the batch used with its last use (`last_used_at`).
  * A batch that fails is kept and retried with exponential backoff (written at least once: if a commit's
  * acknowledgement is lost the retry can duplicate it). Rows the database rejects for good are isolated by
  * halving the batch, and only they are dropped. Drops are counted in keywallet_usage_events_dropped_total
@@ -233,9 +251,11 @@ export class UsageWriter {
     const rollups = rollUpEvents(rows);
     const events = columnArrays(rows, USAGE_EVENT_COLUMNS);
     const daily = columnArrays(rollups, ROLLUP_COLUMNS);
+    const touched = lastUseByEntry(rows);
     await this.opts.db.transaction(async (trx) => {
       await trx.raw(INSERT_EVENTS, events);
       await trx.raw(UPSERT_DAILY, daily);
+      if (touched) await trx.raw(TOUCH_ENTRIES, touched.map(pgArrayLiteral));
     });
   }
 

@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config';
 import { closeDeps, createDeps } from '../../src/deps';
 import { createDatabase } from '../../src/store/db';
 import { pruneUsageEvents, UsageRetentionJob } from '../../src/usage/retention';
+import { addEntry } from '../helpers/routing';
 
 const pool = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
 const USERS = [...pool(3), null];
@@ -158,6 +159,23 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
     await w.flush();
     expect(await countEvents()).toBe(events.length + 1000);
     await expectRollupsEqualEvents();
+  });
+
+  it("stamps each wallet entry with its latest use, never moving it back", async () => {
+    const admin = (await gw.user('admin')).token;
+    const entry = await addEntry(gw, admin, { service: 'openai' });
+    const lastUsed = async () => (await gw.deps.db('wallet_entries').where({ id: entry.id }).first()).last_used_at as Date | null;
+    expect(await lastUsed()).toBeNull();
+    const w = writer();
+    for (let i = 0; i < 5; i++) w.record(makeEvent(i, { walletEntryId: i === 3 ? entry.id.toUpperCase() : entry.id, ts: T0 + i * 1000 }));
+    w.record(makeEvent(5, { walletEntryId: null, ts: T0 + 60_000 })); // not through the entry
+    await w.flush();
+    expect((await lastUsed())?.getTime()).toBe(T0 + 4000);
+    w.record(makeEvent(6, { walletEntryId: entry.id, ts: T0 - 60_000 })); // an older event written late
+    await w.flush();
+    expect((await lastUsed())?.getTime()).toBe(T0 + 4000);
+    const shown = await gw.request(`/wallet/keys/${entry.id}`, { token: admin });
+    expect(shown.body.lastUsedAt).toBe(new Date(T0 + 4000).toISOString());
   });
 
   it('bounds the buffer: drops the oldest, counts every drop and logs them rate-limited', async () => {
