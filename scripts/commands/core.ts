@@ -52,7 +52,7 @@ export function registerCoreCommands(program: Command, withDeps: WithDeps): void
         if (!user || user.disabled) throw new Error(`no active user ${opts.email}`);
         const ttl = Number(opts.ttl);
         if (!Number.isInteger(ttl) || ttl < 60) throw new Error('--ttl must be a whole number of seconds ≥ 60');
-        process.stdout.write(signJwt(deps.config.jwt, { sub: user.id, role: user.role }, ttl) + '\n');
+        process.stdout.write(signJwt(deps.config.jwt, { sub: user.id, role: user.role, ver: user.token_version }, ttl) + '\n');
       }),
     );
 }

@@ -12,8 +12,9 @@ function bearer(ctx: AppContext): string | null {
 }
 
 /**
- * Management authentication: a valid HS256 JWT whose user still exists and is not disabled. The user is read
- * on every request (management traffic is light), so disabling a user takes effect at once on every node.
+ * Management authentication: a valid HS256 JWT whose user still exists, is not disabled, and has not changed
+ * password since (the token's version is the user's). The user is read on every request (management traffic is
+ * light), so all of it takes effect at once on every node.
  */
 export function jwtGuard(db: Db, settings: JwtSettings): Koa.Middleware {
   return async (ctx: AppContext, next) => {
@@ -21,8 +22,8 @@ export function jwtGuard(db: Db, settings: JwtSettings): Koa.Middleware {
     if (!token) throw new AppError('unauthorized', 'Missing bearer token');
     const claims = verifyJwt(settings, token);
     if (!claims) throw new AppError('unauthorized', 'Invalid or expired token');
-    const user = await db('users').where({ id: claims.sub }).first('id', 'email', 'role', 'plan_id', 'disabled');
-    if (!user || user.disabled) throw new AppError('unauthorized', 'Invalid or expired token');
+    const user = await db('users').where({ id: claims.sub }).first('id', 'email', 'role', 'plan_id', 'disabled', 'token_version');
+    if (!user || user.disabled || user.token_version !== claims.ver) throw new AppError('unauthorized', 'Invalid or expired token');
     ctx.state.user = { id: user.id, email: user.email, role: user.role, planId: user.plan_id };
     await next();
   };

@@ -10,11 +10,13 @@ export interface JwtSettings {
 export interface JwtClaims {
   sub: string;
   role: Role;
+  /** the user's token version when it was issued (users.token_version); absent in older tokens = 0 */
+  ver: number;
 }
 
 /** HS256 only, with issuer and expiry: a token signed another way (or `alg: none`) never verifies. */
 export function signJwt(settings: JwtSettings, claims: JwtClaims, ttlSeconds = settings.ttlSeconds): string {
-  return jwt.sign({ role: claims.role }, settings.secret, {
+  return jwt.sign({ role: claims.role, ver: claims.ver }, settings.secret, {
     algorithm: 'HS256',
     subject: claims.sub,
     issuer: settings.issuer,
@@ -26,7 +28,7 @@ export function verifyJwt(settings: JwtSettings, token: string): JwtClaims | nul
   try {
     const payload = jwt.verify(token, settings.secret, { algorithms: ['HS256'], issuer: settings.issuer });
     if (typeof payload !== 'object' || typeof payload.sub !== 'string' || typeof payload.role !== 'string') return null;
-    return { sub: payload.sub, role: payload.role as Role };
+    return { sub: payload.sub, role: payload.role as Role, ver: typeof payload.ver === 'number' ? payload.ver : 0 };
   } catch {
     return null;
   }

@@ -19,7 +19,7 @@ const timingDecoy = () => (dummyHash ??= hashPassword(crypto.randomBytes(24).toS
 
 export function issueSession(deps: Pick<Deps, 'config'>, user: UserRow) {
   const ttl = deps.config.jwt.ttlSeconds;
-  const token = signJwt(deps.config.jwt, { sub: user.id, role: user.role });
+  const token = signJwt(deps.config.jwt, { sub: user.id, role: user.role, ver: user.token_version });
   return { token, tokenType: 'Bearer', expiresAt: new Date(Date.now() + ttl * 1000).toISOString(), user: presentUser(user) };
 }
 
@@ -73,8 +73,14 @@ export async function changePassword(deps: AuthDeps, userId: string, current: st
   if (!(await verifyPassword(current, user.password_hash))) throw new AppError('forbidden', 'The current password is wrong');
   await attempt.succeeded();
   const passwordHash = await hashPassword(next);
-  await deps.db.transaction(async (trx) => {
-    await trx('users').where({ id: userId }).update({ password_hash: passwordHash, updated_at: new Date(deps.clock.now()) });
+  // every session issued before (this one included) ends; the caller gets a fresh one
+  const updated = await deps.db.transaction(async (trx) => {
+    const [row] = (await trx('users')
+      .where({ id: userId })
+      .update({ password_hash: passwordHash, token_version: trx.raw('token_version + 1'), updated_at: new Date(deps.clock.now()) })
+      .returning('*')) as UserRow[];
     await recordAudit(trx, actor, { action: 'user.password_change', targetType: 'user', targetId: userId });
+    return row;
   });
+  return issueSession(deps, updated);
 }

@@ -67,7 +67,7 @@ export interface UserPatch {
 
 /**
  * Role, plan, disabled flag or password. Takes effect at once: JWTs are checked against the row on every
- * request, and every node's key verifier drops its cache on the users:changed message.
+ * request (a new password ends the user's sessions), and every node's key verifier drops its cache on the users:changed message.
  */
 export async function updateUser(deps: UserAdminDeps, id: string, patch: UserPatch, actor: AuditActor): Promise<UserRow> {
   if (actor.id === id && (patch.disabled === true || (patch.role && patch.role !== 'admin'))) {
@@ -84,6 +84,8 @@ export async function updateUser(deps: UserAdminDeps, id: string, patch: UserPat
     if (patch.plan !== undefined) changes.plan_id = patch.plan;
     if (patch.disabled !== undefined) changes.disabled = patch.disabled;
     if (passwordHash) changes.password_hash = passwordHash;
+    // a new password ends every session issued before (disabling only suspends them: re-enabling restores them)
+    if (passwordHash) changes.token_version = before.token_version + 1;
     const [after] = (await trx('users').where({ id }).update(changes).returning('*')) as UserRow[];
     await recordAudit(trx, actor, {
       action: 'user.update',

@@ -11,6 +11,8 @@ export interface UserRow {
   role: Role;
   plan_id: string;
   disabled: boolean;
+  /** bumped when the password changes: JWTs issued before stop working */
+  token_version: number;
   last_login_at: Date | null;
   created_at: Date;
   updated_at: Date;

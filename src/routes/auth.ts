@@ -33,8 +33,8 @@ export function authRoutes(deps: Deps, api: (tag: string) => Api) {
     .route(
       { method: 'post', path: '/auth/password', summary: 'Change one’s own password', auth: 'jwt', body: passwordBody },
       async (ctx, { body }) => {
-        await changePassword(deps, ctx.state.user!.id, body.currentPassword, body.newPassword, auditActor(ctx));
-        return { ok: true };
+        const session = await changePassword(deps, ctx.state.user!.id, body.currentPassword, body.newPassword, auditActor(ctx));
+        return { ok: true, ...session };
       },
     ).router;
 }

@@ -112,7 +112,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         { email: email ?? `${role}${++userSeq}-${Date.now()}@example.test`, password: 'correct horse battery staple', role, planId },
         { type: 'system' },
       );
-      return { user, token: signJwt(config.jwt, { sub: user.id, role }) };
+      return { user, token: signJwt(config.jwt, { sub: user.id, role, ver: user.token_version }) };
     },
     async close() {
       await new Promise<void>((resolve) => {

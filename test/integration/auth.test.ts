@@ -108,8 +108,15 @@ describe(`/auth (${TEST_BACKEND})`, () => {
     const { user, token } = await gw.user('developer');
     const wrong = await gw.request('/auth/password', { token, body: { currentPassword: 'not the one at all', newPassword: 'a brand new passphrase' }, headers: freshIp() });
     expect(wrong.status).toBe(403);
+    const other = (await login(user.email, PASSWORD)).body.token; // a second session, elsewhere
+    expect((await gw.request('/auth/me', { token: other })).status).toBe(200);
     const ok = await gw.request('/auth/password', { token, body: { currentPassword: PASSWORD, newPassword: 'a brand new passphrase' }, headers: freshIp() });
     expect(ok.status).toBe(200);
+    // every session issued before the change is over; the answer carries a fresh one
+    expect((await gw.request('/auth/me', { token })).status).toBe(401);
+    expect((await gw.request('/auth/me', { token: other })).status).toBe(401);
+    expect(ok.body).toMatchObject({ ok: true, tokenType: 'Bearer', user: { id: user.id } });
+    expect((await gw.request('/auth/me', { token: ok.body.token })).status).toBe(200);
     expect((await login(user.email, PASSWORD)).status).toBe(401);
     expect((await login(user.email, 'a brand new passphrase')).status).toBe(200);
     const audit = await gw.deps.db('audit_log').where({ action: 'user.password_change', target_id: user.id });

@@ -77,10 +77,13 @@ describe(`/users (${TEST_BACKEND})`, () => {
     await expect(gw.deps.keys.verify(key)).resolves.toBeDefined();
   });
 
-  it('sets a new password without putting it in the audit log', async () => {
+  it('sets a new password, ending the user\'s sessions, without putting it in the audit log', async () => {
     const { user } = await gw.user('developer');
+    const before = (await gw.request('/auth/login', { body: { email: user.email, password: 'correct horse battery staple' } })).body.token;
     const res = await gw.request(`/users/${user.id}`, { method: 'PATCH', token: admin.token, body: { password: 'reset by the admin 123' } });
     expect(res.status).toBe(200);
+    expect((await gw.request('/auth/me', { token: before })).status).toBe(401); // the reset ends the user's sessions
+    expect((await gw.request('/auth/me', { token: admin.token })).status).toBe(200); // and nobody else's
     const login = await gw.request('/auth/login', { body: { email: user.email, password: 'reset by the admin 123' } });
     expect(login.status).toBe(200);
     const audit = await gw.deps.db('audit_log').where({ action: 'user.update', target_id: user.id }).first();
