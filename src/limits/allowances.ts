@@ -63,10 +63,15 @@ interface Loaded<T> {
   value?: T;
 }
 
+/** Wraps a load so its value can be read synchronously once it has resolved; `failed` forgets it. */
+function settles<T>(promise: Promise<T>, failed: () => void): Loaded<T> {
+  const loading: Loaded<T> = { promise };
+  promise.then((value) => (loading.value = value), failed);
+  return loading;
+}
+
 export class AllowanceCache {
-  private plans: Promise<Map<string, PlanLimits>> | null = null;
-  /** the loaded plans, while `plans` is the promise that produced them */
-  private plansNow: Map<string, PlanLimits> | null = null;
+  private plans: Loaded<Map<string, PlanLimits>> | null = null;
   private plansLoadedAt = 0;
   private readonly topUps = new LRUCache<string, Loaded<TopUps>>({ max: 20_000, ttl: TOP_UP_TTL_MS });
   private readonly spent = new LRUCache<string, Loaded<number>>({ max: 50_000, ttl: SPENT_TTL_MS });
@@ -79,7 +84,7 @@ export class AllowanceCache {
   }
 
   async planById(id: string): Promise<PlanLimits | null> {
-    return (await this.loadPlans()).get(id) ?? null;
+    return (await this.loadedPlans().promise).get(id) ?? null;
   }
 
   /**
@@ -87,67 +92,63 @@ export class AllowanceCache {
    * plan is unknown here), undefined when `plan()` has to wait for the database.
    */
   planNow(fallback: PlanLimits): PlanLimits | undefined {
-    if (!this.plansNow || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) return undefined;
-    return this.plansNow.get(fallback.id) ?? fallback;
+    const plans = this.loadedPlans().value;
+    return plans && (plans.get(fallback.id) ?? fallback);
   }
 
-  private loadPlans(): Promise<Map<string, PlanLimits>> {
+  private loadedPlans(): Loaded<Map<string, PlanLimits>> {
     if (!this.plans || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) {
       this.plansLoadedAt = performance.now();
-      const loading = this.db<PlanRow>('plans')
-        .select('*')
-        .then((rows) => new Map(rows.map((r) => [r.id, planLimitsOf(r)])));
+      const loading = settles(this.db<PlanRow>('plans').select('*').then((rows) => new Map(rows.map((r) => [r.id, planLimitsOf(r)]))), () => {
+        if (this.plans === loading) this.plans = null;
+      });
       this.plans = loading;
-      this.plansNow = null;
-      loading.then(
-        (plans) => {
-          if (this.plans === loading) this.plansNow = plans;
-        },
-        () => {
-          if (this.plans === loading) this.plans = null;
-        },
-      );
     }
     return this.plans;
   }
 
   topUpsOf(userId: string, month: string): Promise<TopUps> {
-    return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month)).promise;
+    return this.loadedTopUps(userId, month).promise;
   }
 
   /** The user's top-ups when they are already loaded, else undefined (and loading starts). */
   topUpsNow(userId: string, month: string): TopUps | undefined {
-    return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month)).value;
-  }
-
-  private loadTopUps(userId: string, month: string): Promise<TopUps> {
-    return (async () => {
-      const rows: { gateway_key_id: string | null; total: number | string }[] = await this.db('credit_grants')
-        .where({ user_id: userId, period: month })
-        .groupBy('gateway_key_id')
-        .select('gateway_key_id', this.db.raw('sum(amount_micros) as total'));
-      const out: TopUps = { userMicros: 0, keyMicros: new Map() };
-      for (const r of rows) {
-        if (r.gateway_key_id) out.keyMicros.set(r.gateway_key_id, Number(r.total));
-        else out.userMicros = Number(r.total);
-      }
-      return out;
-    })();
+    return this.loadedTopUps(userId, month).value;
   }
 
   /** Sum of usage cost recorded for the user or key this month (usage_daily rollups). */
   spentOf(scope: LimitScope, id: string, month: string): Promise<number> {
-    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month)).promise;
+    return this.loadedSpent(scope, id, month).promise;
   }
 
   /** What was spent when it is already loaded, else undefined (and loading starts). */
   spentNow(scope: LimitScope, id: string, month: string): number | undefined {
-    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month)).value;
+    return this.loadedSpent(scope, id, month).value;
+  }
+
+  private loadedTopUps(userId: string, month: string): Loaded<TopUps> {
+    return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month));
+  }
+
+  private loadedSpent(scope: LimitScope, id: string, month: string): Loaded<number> {
+    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month));
+  }
+
+  private async loadTopUps(userId: string, month: string): Promise<TopUps> {
+    const rows: { gateway_key_id: string | null; total: number | string }[] = await this.db('credit_grants')
+      .where({ user_id: userId, period: month })
+      .groupBy('gateway_key_id')
+      .select('gateway_key_id', this.db.raw('sum(amount_micros) as total'));
+    const out: TopUps = { userMicros: 0, keyMicros: new Map() };
+    for (const r of rows) {
+      if (r.gateway_key_id) out.keyMicros.set(r.gateway_key_id, Number(r.total));
+      else out.userMicros = Number(r.total);
+    }
+    return out;
   }
 
   invalidatePlans(): void {
     this.plans = null;
-    this.plansNow = null;
   }
 
   /** null drops every user's top-ups (a message that could not be read) */
@@ -163,17 +164,11 @@ export class AllowanceCache {
   private cached<T>(cache: LRUCache<string, Loaded<T>>, key: string, load: () => Promise<T>): Loaded<T> {
     const hit = cache.get(key);
     if (hit) return hit;
-    const loading: Loaded<T> = { promise: load() };
-    cache.set(key, loading);
     // concurrent requests share one query; a failed query is not remembered
-    loading.promise.then(
-      (value) => {
-        loading.value = value;
-      },
-      () => {
-        if (cache.get(key) === loading) cache.delete(key);
-      },
-    );
+    const loading = settles(load(), () => {
+      if (cache.get(key) === loading) cache.delete(key);
+    });
+    cache.set(key, loading);
     return loading;
   }
 }

@@ -193,11 +193,14 @@ export class RedisKvStore implements KvStore {
    * every request that arrived in one turn are one command, where each used to be one command of its own.
    */
   admit(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult> {
-    const size = checks.length + (linked?.length ?? 0);
     if (checks.length === 0) {
       if (!linked) return Promise.resolve({ ok: true, blocked: -1, states: [] });
       return this.admit(linked, nowMs).then((result) => ({ ok: true, blocked: -1, states: [], linked: result }));
     }
+    if (linked?.length === 0) {
+      return this.admit(checks, nowMs).then((result) => ({ ...result, linked: result.ok ? { ok: true, blocked: -1, states: [] } : null }));
+    }
+    const size = checks.length + (linked?.length ?? 0);
     let batch = this.admitBatch;
     if (!batch || (batch.keys.length > 0 && batch.keys.length + size > MAX_ADMIT_KEYS_PER_CALL)) {
       if (batch) this.flushAdmits();
@@ -207,10 +210,10 @@ export class RedisKvStore implements KvStore {
       });
     }
     const resets = this.addGroup(batch, checks, nowMs, false);
-    const linkedGroup = linked?.length ? { checks: linked, resets: this.addGroup(batch, linked, nowMs, true) } : null;
+    const linkedGroup = linked ? { checks: linked, resets: this.addGroup(batch, linked, nowMs, true) } : null;
     return new Promise<AdmitResult>((resolve, reject) => {
       batch.waiters.push({ checks, resets, linked: linkedGroup, resolve, reject });
-    }).then((result) => (linked && !linkedGroup ? { ...result, linked: result.ok ? { ok: true, blocked: -1, states: [] } : null } : result));
+    });
   }
 
   /** Appends one group to the batch; returns when each of its windows resets (-1 for plain counters). */
