@@ -5,7 +5,7 @@ import type { GatewayPrincipal } from '../keys/principal';
 import type { Admission } from '../limits/service';
 import type { AdmitResult, CounterCheck } from '../store/kv';
 
-export type Surface = 'chat' | 'messages' | 'embeddings' | 'models' | 'proxy';
+export type Surface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'models' | 'proxy';
 
 /** What one /v1 or /proxy request did, filled in by its handler and the router as it goes. */
 export interface GatewayCall {

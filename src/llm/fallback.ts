@@ -53,6 +53,7 @@ export async function routeTargets<T>(
   call: GatewayCall,
   targets: readonly ModelTarget[],
   plan: (target: ModelTarget) => TargetPlan<T>,
+  opts: { pinnedEntryId?: string } = {},
 ): Promise<ServedTarget<T>> {
   const passed: string[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -72,7 +73,7 @@ export async function routeTargets<T>(
     const perTarget: GatewayCall = { ...call, attempts: 0, walletEntryId: null };
     try {
       const result = await deps.router.route(
-        { service: target.service, environment: call.principal.environment, model: target.model, quotaCost },
+        { service: target.service, environment: call.principal.environment, model: target.model, quotaCost, pinnedEntryId: opts.pinnedEntryId },
         attempt,
         perTarget,
       );

@@ -16,7 +16,7 @@ import type { ResolvedModel, ResolveOptions } from './models';
 import { serveLlmCall } from './serve';
 
 /** Runs the refusal through the gateway call too, so it is rate limited and recorded like any request. */
-async function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unknown): Promise<never> {
+export async function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unknown): Promise<never> {
   await runGatewayCall(ctx, deps, { surface, estimate: { tokens: 0, costMicros: 0 } }, async (call) => {
     if (err instanceof AppError && err.param === 'model') call.model = String((ctx.request as { body?: { model?: unknown } }).body?.model ?? '') || null;
     throw err;
@@ -24,13 +24,13 @@ async function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unkno
   throw err;
 }
 
-function principalOf(ctx: AppContext): GatewayPrincipal {
+export function principalOf(ctx: AppContext): GatewayPrincipal {
   const principal = ctx.state.principal;
   if (!principal) throw new AppError('invalid_api_key', 'Missing gateway key');
   return principal;
 }
 
-async function admitModel(ctx: AppContext, deps: Deps, surface: Surface, scope: Scope, model: string, opts?: ResolveOptions): Promise<ResolvedModel> {
+export async function admitModel(ctx: AppContext, deps: Deps, surface: Surface, scope: Scope, model: string, opts?: ResolveOptions): Promise<ResolvedModel> {
   const principal = principalOf(ctx);
   try {
     assertScope(principal, scope);
@@ -41,7 +41,7 @@ async function admitModel(ctx: AppContext, deps: Deps, surface: Surface, scope: 
   }
 }
 
-function positiveInt(value: unknown): number | null {
+export function positiveInt(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
@@ -86,6 +86,21 @@ export async function anthropicMessages(ctx: AppContext, deps: Deps, agents: Ups
     clientHeaders: { 'anthropic-version': ctx.get('anthropic-version') || undefined, 'anthropic-beta': ctx.get('anthropic-beta') || undefined },
     promptTokensEstimate: estimatePromptTokens(body.messages) + system + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
     maxOutputTokens: body.max_tokens,
+  });
+}
+
+/** Anthropic's token counting, on an Anthropic model or an alias (served by its first Anthropic target). Free. */
+export async function countMessageTokens(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: MessagesBody): Promise<void> {
+  const resolved = await admitModel(ctx, deps, 'count_tokens', 'chat', body.model, { protocols: ['anthropic'], surfaceName: '/v1/messages/count_tokens' });
+  await serveLlmCall(ctx, deps, agents, {
+    surface: 'count_tokens',
+    body,
+    resolved,
+    stream: false,
+    clientWantsStreamUsage: false,
+    clientHeaders: { 'anthropic-version': ctx.get('anthropic-version') || undefined, 'anthropic-beta': ctx.get('anthropic-beta') || undefined },
+    promptTokensEstimate: 0,
+    maxOutputTokens: 0,
   });
 }
 

@@ -9,7 +9,7 @@ import type { AppContext } from '../http/context';
 import { TranslationError } from '../providers/anthropic/translation-error';
 import { adapterFor } from '../providers/registry';
 import { estimateTokens } from '../providers/tokens';
-import type { ClientAnswer, LlmRequest, LlmSurface, TokenUsage, UpstreamRequest } from '../providers/types';
+import type { ClientAnswer, LlmRequest, LlmSurface, StreamTranslator, TokenUsage, UpstreamRequest } from '../providers/types';
 import type { UpstreamAgents } from '../proxy/forward';
 import type { WalletEntryView } from '../routing/router-types';
 import { ClientWatch } from './client-watch';
@@ -30,6 +30,22 @@ export interface LlmCallSpec {
   /** for the reservation before the call and for billing a stream that never reported usage */
   promptTokensEstimate: number;
   maxOutputTokens: number;
+  /** only this wallet entry may serve: it holds the state the request continues (Responses) */
+  pinnedEntryId?: string;
+  /** the id a translated Responses answer gets */
+  responseId?: string;
+  /** told once an entry has answered, before the client has the answer (JSON) or more than its first bytes (stream) */
+  onServed?: (served: ServedAnswer) => Promise<void>;
+  /** told when a stream has ended (completed or not) */
+  onStreamEnd?: (served: ServedAnswer) => Promise<void>;
+}
+
+export interface ServedAnswer {
+  target: ModelTarget;
+  entry: WalletEntryView;
+  /** the JSON answer; null for a stream */
+  answer: ClientAnswer | null;
+  stream: StreamTranslator | null;
 }
 
 function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamRequest {
@@ -95,6 +111,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
         clientWantsStreamUsage: spec.clientWantsStreamUsage,
         clientHeaders: spec.clientHeaders,
         anthropicVersion: deps.config.anthropicVersion,
+        responseId: spec.responseId,
       };
       const upstream = buildUpstream(target, request);
       const adapter = adapterFor(target.protocol);
@@ -102,8 +119,10 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
         quotaCost: { requests: 1, tokens, creditsMicros: costOf(target) },
         attempt: llmAttempt({ agents, adapter, request, upstream, clientGone, now: () => deps.clock.now() }),
       };
-    });
+    }, { pinnedEntryId: spec.pinnedEntryId });
     const { value, entry } = served.result;
+    const answered: ServedAnswer = { target: served.target, entry, answer: value.kind === 'answer' ? value.answer : null, stream: value.kind === 'stream' ? value.translator : null };
+    await spec.onServed?.(answered);
 
     if (value.kind === 'answer') {
       respondJson(ctx, value.answer);
@@ -119,6 +138,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
       if (end === 'failed') call.errorCode = failure?.code ?? 'upstream_stream_interrupted';
       if (end === 'aborted') call.errorCode = 'client_closed';
       await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
+      await spec.onStreamEnd?.(answered);
     });
     return { done };
   });

@@ -17,6 +17,9 @@ export function errorFrame(surface: LlmSurface, failure: StreamFailure): string 
   if (surface === 'messages') {
     return formatSse({ type: 'error', error: { type: failure.type, message: failure.message } }, 'error');
   }
+  if (surface === 'responses') {
+    return formatSse({ type: 'error', code: failure.code, message: failure.message, param: null }, 'error');
+  }
   return formatSse({ error: { message: failure.message, type: failure.type, code: failure.code, param: null } });
 }
 

@@ -58,7 +58,7 @@ export function upstreamUrl(baseUrl: string, path: string): URL {
 const joined = new Map<string, URL>();
 
 /** The whole body: undici's own collector when it is undici's body (no async iterator per answer), else chunks. */
-async function readAll(body: Readable): Promise<Buffer> {
+export async function readAll(body: Readable): Promise<Buffer> {
   const collect = (body as Readable & { arrayBuffer?: () => Promise<ArrayBuffer> }).arrayBuffer;
   if (typeof collect === 'function') return Buffer.from(await collect.call(body));
   const parts: Buffer[] = [];

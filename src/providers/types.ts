@@ -7,7 +7,7 @@
 export type LlmProtocol = 'openai' | 'anthropic';
 
 /** The client-facing API a request came in on. */
-export type LlmSurface = 'chat' | 'messages' | 'embeddings';
+export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens';
 
 export interface TokenUsage {
   promptTokens: number;
@@ -28,6 +28,8 @@ export interface LlmRequest {
   clientHeaders: Record<string, string | undefined>;
   /** anthropic-version used when translating from OpenAI's protocol (config.anthropicVersion) */
   anthropicVersion: string;
+  /** the id a translated Responses answer gets (the gateway keeps translated responses itself) */
+  responseId?: string;
 }
 
 /** What leaves for the upstream; credentials are injected by the forwarder, never by the adapter. */
@@ -69,6 +71,8 @@ export interface StreamTranslator {
   readonly usage: TokenUsage | null;
   /** output text seen so far, to estimate completion tokens when usage never came */
   readonly completionText: string;
+  /** Responses streams: the finished Response object once the terminal event passed */
+  readonly responseObject?: Record<string, unknown> | null;
 }
 
 export interface ProviderAdapter {

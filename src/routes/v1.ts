@@ -3,7 +3,9 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { UpstreamAgents } from '../proxy/forward';
 import { chatBodyAccepts, embeddingsBodyAccepts, messagesBodyAccepts } from '../llm/body-checks';
-import { anthropicMessages, chatCompletions, embeddings, listModelsForKey, retrieveModelForKey } from '../llm/handlers';
+import { anthropicMessages, chatCompletions, countMessageTokens, embeddings, listModelsForKey, retrieveModelForKey } from '../llm/handlers';
+import { ResponseStore } from '../llm/response-store';
+import { createResponse, operateOnResponse } from '../llm/responses';
 
 /**
  * The OpenAI- and Anthropic-compatible public API. Bodies are validated only as far as the gateway needs
@@ -31,6 +33,24 @@ export const messagesBody = z.looseObject({
   stream: z.boolean().optional(),
 });
 
+export const countTokensBody = z.looseObject({
+  model: modelName,
+  messages: z.array(z.looseObject({ role: z.string().min(1) })),
+});
+
+export const responsesBody = z.looseObject({
+  model: modelName,
+  input: z.union([z.string(), z.array(z.looseObject({}))]).optional(),
+  instructions: z.string().nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  store: z.boolean().nullable().optional(),
+  previous_response_id: z.string().min(1).max(256).nullable().optional(),
+  max_output_tokens: z.number().int().positive().nullable().optional(),
+  tools: z.array(z.looseObject({ type: z.string().min(1) })).optional(),
+});
+
+const responseParams = z.object({ id: z.string().min(1).max(256) });
+
 export const embeddingsBody = z.looseObject({
   model: modelName,
   input: z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]),
@@ -43,6 +63,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
   // Pooled keep-alive connections to the providers, shared by every /v1 request of this app.
   const agents = new UpstreamAgents();
   deps.closers.push(() => agents.close());
+  const responses = new ResponseStore(deps.db, deps.clock);
   return api('LLM (OpenAI / Anthropic compatible)')
     .route(
       {
@@ -67,6 +88,38 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         fast: true,
       },
       (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/v1/messages/count_tokens',
+        summary: 'Anthropic token counting on an Anthropic model or alias (not billed); x-api-key or Bearer',
+        auth: 'gateway',
+        body: countTokensBody,
+      },
+      (ctx, { body }) => countMessageTokens(ctx, deps, agents, { ...body, max_tokens: 1 }),
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/v1/responses',
+        summary: 'OpenAI Responses API (streaming and not) on any model; Anthropic models are translated; previous_response_id continues on the entry that holds the response',
+        auth: 'gateway',
+        body: responsesBody,
+      },
+      (ctx, { body }) => createResponse(ctx, deps, agents, responses, body),
+    )
+    .route(
+      { method: 'get', path: '/v1/responses/:id', summary: 'A stored response (own responses only)', auth: 'gateway', params: responseParams },
+      (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'retrieve'),
+    )
+    .route(
+      { method: 'delete', path: '/v1/responses/:id', summary: 'Delete a stored response', auth: 'gateway', params: responseParams },
+      (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'delete'),
+    )
+    .route(
+      { method: 'get', path: '/v1/responses/:id/input_items', summary: "A stored response's input items", auth: 'gateway', params: responseParams },
+      (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'input_items'),
     )
     .route(
       {

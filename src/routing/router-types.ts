@@ -16,6 +16,8 @@ export interface RouteRequest {
   quotaCost: { requests: number; tokens: number; creditsMicros: number };
   /** upstream attempts at most (default 3) */
   maxAttempts?: number;
+  /** only this wallet entry may serve (it holds the state the call refers to); no fallback to others */
+  pinnedEntryId?: string;
 }
 
 export interface AttemptContext {

@@ -70,7 +70,9 @@ export class Router {
 
     // Counted when routing really moves on to another candidate, by why it left the previous one.
     let leftBecause: string | null = null;
-    for (const entry of plan.ordered) {
+    // a stateful call (a stored response) can only be served by the entry that created its state
+    const ordered = req.pinnedEntryId === undefined ? plan.ordered : plan.ordered.filter((e) => e.id === req.pinnedEntryId);
+    for (const entry of ordered) {
       if (attempts >= maxAttempts) break;
       if (leftBecause) this.deps.metrics.fallbacks.labels(service.slug, leftBecause).inc();
       leftBecause = null;

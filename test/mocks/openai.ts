@@ -1,8 +1,9 @@
-/** A local stand-in for api.openai.com: chat completions, embeddings and models under /v1. */
+/** A local stand-in for api.openai.com: chat completions, responses, embeddings and models under /v1. */
 import { createHash } from 'node:crypto';
 import { chatCompletionReply, type ChatRequest } from './openai-chat';
 import { startMockServer, type MockProtocol, type MockReply } from './server';
 import { countTokens } from './text';
+import { OpenAIResponsesMock } from './openai-responses';
 import type { MockOptions, MockUpstream, RecordedRequest } from './types';
 
 export const OPENAI_MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'text-embedding-3-small', 'text-embedding-3-large'];
@@ -84,8 +85,11 @@ function validateChat(body: Record<string, unknown>): MockReply | null {
 
 function createOpenAIProtocol(): MockProtocol {
   let seq = 0;
+  const responses = new OpenAIResponsesMock();
   const route = (req: RecordedRequest): MockReply => {
     const known =
+      req.path === '/v1/responses' ||
+      req.path.startsWith('/v1/responses/') ||
       (req.method === 'POST' && (req.path === '/v1/chat/completions' || req.path === '/v1/embeddings')) ||
       (req.method === 'GET' && (req.path === '/v1/models' || req.path.startsWith('/v1/models/')));
     if (!known) return openaiError(404, `Invalid URL (${req.method} ${req.path})`, 'invalid_request_error');
@@ -96,6 +100,7 @@ function createOpenAIProtocol(): MockProtocol {
         'invalid_request_error',
       );
     }
+    if (req.path.startsWith('/v1/responses')) return responses.handle(req) ?? openaiError(404, `Invalid URL (${req.method} ${req.path})`, 'invalid_request_error');
     if (req.method === 'GET') {
       if (req.path === '/v1/models') return { kind: 'json', status: 200, body: { object: 'list', data: OPENAI_MODELS.map(modelObject) } };
       const id = decodeURIComponent(req.path.slice('/v1/models/'.length));

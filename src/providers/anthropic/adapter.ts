@@ -16,6 +16,10 @@ import {
 import { toAnthropicRequest } from './translate-request';
 import { fromAnthropicError, fromAnthropicMessage, redactSecrets, usageOf } from './translate-response';
 import { AnthropicToOpenAIStream, UpstreamStreamError } from './translate-stream';
+import { responseFromAnthropic } from './responses-answer';
+import { AnthropicResponsesStream } from './responses-stream';
+import { responsesToChat } from '../responses/to-chat';
+import { responseItemId } from '../responses/objects';
 import { isRecord } from './translation-error';
 
 function buildRequest(req: LlmRequest): UpstreamRequest {
@@ -28,6 +32,9 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
   if (req.surface === 'chat') {
     headers['anthropic-version'] = req.anthropicVersion;
     body = toAnthropicRequest(req.body, { model: req.model, version: req.anthropicVersion });
+  } else if (req.surface === 'responses') {
+    headers['anthropic-version'] = req.anthropicVersion;
+    body = toAnthropicRequest(responsesToChat(req.body), { model: req.model, version: req.anthropicVersion });
   } else {
     // Native: the client's version and betas decide what the body may contain, so they travel with it.
     headers['anthropic-version'] = req.clientHeaders['anthropic-version'] || req.anthropicVersion;
@@ -35,7 +42,8 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
     if (beta) headers['anthropic-beta'] = beta;
     body = { ...req.body, model: req.model };
   }
-  return { method: 'POST', path: '/v1/messages', headers, body: JSON.stringify(body) };
+  const path = req.surface === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
+  return { method: 'POST', path, headers, body: JSON.stringify(body) };
 }
 
 function parseJson(body: Buffer): unknown {
@@ -56,11 +64,17 @@ function tokenUsage(usage: unknown): TokenUsage | null {
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer {
   const parsed = parseJson(body);
   if (req.surface === 'messages') return { status: 200, body, usage: isRecord(parsed) ? tokenUsage(parsed.usage) : null };
+  // token counting is free: the answer passes as it came, nothing is billed
+  if (req.surface === 'count_tokens') return { status: 200, body, usage: null };
   if (!isRecord(parsed) || !Array.isArray(parsed.content)) {
     const error = { message: 'Anthropic returned an answer that is not a Message', type: 'server_error', code: 'bad_upstream_response', param: null };
     return { status: 502, body: { error }, usage: null };
   }
   const message = parsed as unknown as Anthropic.Message;
+  if (req.surface === 'responses') {
+    const id = req.responseId ?? responseItemId('resp');
+    return { status: 200, body: responseFromAnthropic(message, { request: req.body, id, createdAt: Math.floor(Date.now() / 1000) }), usage: tokenUsage(message.usage) };
+  }
   // The concrete model that answered, as OpenAI reports it (an alias is resolved by the time it answers).
   const completion = fromAnthropicMessage(message, { model: message.model || req.model });
   return { status: 200, body: completion, usage: tokenUsage(message.usage) };
@@ -78,7 +92,7 @@ const NATIVE_ERROR_TYPES: Record<number, string> = {
 
 function mapError(req: LlmRequest, status: number, body: Buffer): ClientAnswer {
   const parsed = parseJson(body);
-  if (req.surface === 'chat') {
+  if (req.surface === 'chat' || req.surface === 'responses') {
     const translated = fromAnthropicError(status, parsed ?? body);
     return { status: translated.status, body: { error: translated.error }, usage: null };
   }
@@ -239,9 +253,10 @@ class AnthropicNativeStream implements StreamTranslator {
 
 export const anthropicAdapter: ProviderAdapter = {
   protocol: 'anthropic',
-  surfaces: ['chat', 'messages'],
+  surfaces: ['chat', 'messages', 'responses', 'count_tokens'],
   buildRequest,
   parseResponse,
   mapError,
-  createStream: (req) => (req.surface === 'messages' ? new AnthropicNativeStream() : new AnthropicChatStream(req)),
+  createStream: (req) =>
+    req.surface === 'messages' ? new AnthropicNativeStream() : req.surface === 'responses' ? new AnthropicResponsesStream(req) : new AnthropicChatStream(req),
 };

@@ -14,12 +14,13 @@ import {
   type TokenUsage,
   type UpstreamRequest,
 } from '../types';
+import { OpenAIResponsesStream, responsesTokenUsage } from './responses-stream';
 import { OpenAIStreamUsageReader } from './stream-usage';
 
-const PATHS = { chat: '/v1/chat/completions', embeddings: '/v1/embeddings' } as const;
+const PATHS = { chat: '/v1/chat/completions', embeddings: '/v1/embeddings', responses: '/v1/responses' } as const;
 
 function buildRequest(req: LlmRequest): UpstreamRequest {
-  if (req.surface === 'messages') throw new Error('the OpenAI protocol has no Messages API');
+  if (req.surface === 'messages' || req.surface === 'count_tokens') throw new Error('the OpenAI protocol has no Messages API');
   const body: Record<string, unknown> = { ...req.body, model: req.model };
   if (req.surface === 'chat' && req.stream) {
     // Billing needs the provider's own count; the client's stream_options are kept otherwise.
@@ -36,6 +37,7 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
 
 function usageFrom(parsed: unknown): TokenUsage | null {
   const usage = isRecord(parsed) && isRecord(parsed.usage) ? parsed.usage : null;
+  if (usage && typeof usage.input_tokens === 'number') return responsesTokenUsage(usage);
   if (!usage || typeof usage.prompt_tokens !== 'number') return null;
   const completion = typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0;
   return { promptTokens: usage.prompt_tokens, completionTokens: completion };
@@ -136,9 +138,9 @@ function isUsageOnlyFrame(frame: string): boolean {
 
 export const openaiAdapter: ProviderAdapter = {
   protocol: 'openai',
-  surfaces: ['chat', 'embeddings'],
+  surfaces: ['chat', 'embeddings', 'responses'],
   buildRequest,
   parseResponse,
   mapError,
-  createStream: (req) => new OpenAIChatStream(!req.clientWantsStreamUsage),
+  createStream: (req) => (req.surface === 'responses' ? new OpenAIResponsesStream() : new OpenAIChatStream(!req.clientWantsStreamUsage)),
 };
