@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_initial';
 import * as m002 from './002_token_version';
+import * as m004 from './004_usage_hourly';
 import * as m009 from './009_llm_responses';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '002_token_version': m002,
+  '004_usage_hourly': m004,
   '009_llm_responses': m009,
 };
 

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/metrics';
 import { Clock, systemClock } from '../clock';
 import { toEventRow, USAGE_EVENT_COLUMNS, UsageEvent, UsageEventRow } from './event';
 import { rollUpEvents, ROLLUP_KEY_COLUMNS, ROLLUP_SUM_COLUMNS } from './rollup';
+import { upsertHourly } from './rollup-hourly';
 import { FifoQueue } from './bounded-queue';
 import { columnArrays, pgArrayLiteral } from './pg-array';
 import { UsageRetentionJob } from './retention';
@@ -85,8 +86,8 @@ function describe(err: unknown): { code?: string; message: string } {
 
 /**
  * Writes usage events in batches, off the request path. `record` only pushes into a bounded in-memory queue;
- * a background loop writes each batch as one multi-row insert into usage_events plus one upsert of the
- * usage_daily rollups, in the same transaction, so the rollups always equal an aggregate of the events; the
+ * a background loop writes each batch as one multi-row insert into usage_events plus one upsert each of the
+ * usage_daily and usage_hourly rollups, in the same transaction, so the rollups always equal an aggregate of the events; the
  * same transaction stamps each wallet entry the batch used with its last use (`last_used_at`).
  * A batch that fails is kept and retried with exponential backoff (written at least once: if a commit's
  * acknowledgement is lost the retry can duplicate it). Rows the database rejects for good are isolated by
@@ -255,6 +256,7 @@ export class UsageWriter {
     await this.opts.db.transaction(async (trx) => {
       await trx.raw(INSERT_EVENTS, events);
       await trx.raw(UPSERT_DAILY, daily);
+      await upsertHourly(trx, rows);
       if (touched) await trx.raw(TOUCH_ENTRIES, touched.map(pgArrayLiteral));
     });
   }
