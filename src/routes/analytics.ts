@@ -1,31 +1,19 @@
-import { z } from 'zod';
 import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import type { AppContext } from '../http/context';
 import { can } from '../auth/permissions';
-import { GROUP_BY, UsageFilter, usageOverview, usageReport } from '../usage/analytics';
-import { isIsoDate, resolvePeriod } from '../usage/period';
+import { UsageFilter, usageOverview, usageReport } from '../usage/analytics';
+import { rangeBounds, resolveRange } from '../usage/range';
+import { usageTimeseries } from '../usage/timeseries';
 import { usageCsv } from '../usage/csv';
-
-const isoDate = z.string().refine(isIsoDate, { message: 'must be a date YYYY-MM-DD' });
-const filterText = z.string().min(1).max(200);
-
-const overviewQuery = z.object({
-  from: isoDate.optional().describe('first day, UTC, inclusive (default: 29 days before `to`)'),
-  to: isoDate.optional().describe('last day, UTC, inclusive (default: today)'),
-  top: z.coerce.number().int().min(1).max(50).default(5).describe('entries in each top list'),
-});
-
-const usageQuery = z.object({
-  from: overviewQuery.shape.from,
-  to: overviewQuery.shape.to,
-  groupBy: z.enum(GROUP_BY).default('day'),
-  service: filterText.optional(),
-  model: filterText.optional(),
-  userId: z.guid().optional().describe('ignored for developers: they always see their own usage'),
-  keyId: z.guid().optional(),
-  format: z.enum(['json', 'csv']).default('json'),
-});
+import {
+  overviewQuery,
+  overviewResponse,
+  timeseriesQuery,
+  timeseriesResponse,
+  usageQuery,
+  usageResponse,
+} from './analytics-schemas';
 
 /**
  * Admins and analysts ('analytics:all') see everyone's usage; anyone else with 'analytics:own' (developers)
@@ -37,6 +25,14 @@ function scopeToCaller(ctx: AppContext, filter: UsageFilter): { filter: UsageFil
   return { filter: { ...filter, userId: user.id }, scope: 'own' };
 }
 
+const pick = (q: { service?: string; model?: string; userId?: string; keyId?: string; status?: UsageFilter['status'] }) => ({
+  service: q.service,
+  model: q.model,
+  userId: q.userId,
+  keyId: q.keyId,
+  status: q.status,
+});
+
 export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
   return api('Analytics')
     .route(
@@ -47,9 +43,10 @@ export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
         auth: 'jwt',
         permission: 'analytics:own',
         query: overviewQuery,
+        response: overviewResponse,
       },
       async (ctx, { query }) => {
-        const { filter, scope } = scopeToCaller(ctx, resolvePeriod(query, deps.clock.now()));
+        const { filter, scope } = scopeToCaller(ctx, resolveRange(query, deps.clock.now()));
         return { scope, ...(await usageOverview(deps.db, filter, query.top)) };
       },
     )
@@ -57,27 +54,40 @@ export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'get',
         path: '/analytics/usage',
-        summary: 'Usage grouped by day, service, model, key, user or provider key; JSON or CSV (format=csv)',
+        summary: 'Usage grouped by day, service, model, key, user, provider key or status class; JSON or CSV (format=csv)',
         auth: 'jwt',
         permission: 'analytics:own',
         query: usageQuery,
+        response: usageResponse,
       },
       async (ctx, { query }) => {
-        const period = resolvePeriod(query, deps.clock.now());
-        const { filter, scope } = scopeToCaller(ctx, {
-          ...period,
-          service: query.service,
-          model: query.model,
-          userId: query.userId,
-          keyId: query.keyId,
-        });
+        const range = resolveRange(query, deps.clock.now());
+        const { filter, scope } = scopeToCaller(ctx, { ...range, ...pick(query) });
         const rows = await usageReport(deps.db, filter, query.groupBy);
         if (query.format === 'csv') {
-          ctx.attachment(`usage-${query.groupBy}-${period.from}-${period.to}.csv`);
+          ctx.attachment(`usage-${query.groupBy}-${range.from}-${range.to}.csv`);
           ctx.type = 'text/csv; charset=utf-8';
           return usageCsv(rows);
         }
-        return { from: period.from, to: period.to, groupBy: query.groupBy, scope, rows };
+        return { from: range.from, to: range.to, groupBy: query.groupBy, scope, rows };
+      },
+    )
+    .route(
+      {
+        method: 'get',
+        path: '/analytics/timeseries',
+        summary: 'Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key or status class',
+        auth: 'jwt',
+        permission: 'analytics:own',
+        query: timeseriesQuery,
+        response: timeseriesResponse,
+      },
+      async (ctx, { query }) => {
+        const range = resolveRange(query, deps.clock.now(), { hourly: query.bucket === 'hour' });
+        const { filter, scope } = scopeToCaller(ctx, { ...range, ...pick(query) });
+        const series = await usageTimeseries(deps.db, filter, { bucket: query.bucket, groupBy: query.groupBy, top: query.top });
+        const { start, end } = rangeBounds(range);
+        return { from: start, to: end, bucket: query.bucket, groupBy: query.groupBy ?? null, scope, series };
       },
     ).router;
 }

@@ -2,20 +2,30 @@ import type { UsageSums } from './rollup';
 import type { Knex } from 'knex';
 import type { Db } from '../store/db';
 import { NO_ID } from './event';
-import type { Period } from './period';
+import type { StatusClass } from './rollup-hourly';
+import { rangeBounds, UsageRange } from './range';
 
 /**
- * Usage analytics, read from the usage_daily rollups only (never the raw events), so a report over a year
- * reads at most a few rows per day and key. The HTTP routes and the CLI report both call these functions.
+ * Usage analytics, read from the rollups only (never the raw events): usage_daily, or usage_hourly where a
+ * range needs hour precision or the status class is involved. A report over a year reads at most a few rows per
+ * day and key. The HTTP routes and the CLI report both call these functions.
  */
-export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey'] as const;
+export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey', 'status'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
-export interface UsageFilter extends Period {
+export interface UsageFilter extends UsageRange {
   service?: string;
   model?: string;
   userId?: string;
   keyId?: string;
+  status?: StatusClass;
+}
+
+export type RollupTable = 'usage_daily' | 'usage_hourly';
+
+/** usage_daily unless the filter needs hours or the status class, which only usage_hourly has. */
+export function rollupFor(f: UsageFilter, groupBy?: GroupBy | 'hour'): RollupTable {
+  return f.hours || f.status || groupBy === 'status' || groupBy === 'hour' ? 'usage_hourly' : 'usage_daily';
 }
 
 export interface UsageTotals {
@@ -36,9 +46,10 @@ export interface UsageRow extends UsageTotals {
   label: string | null;
 }
 
-// usage_daily stores "none" as '' and the zero uuid (they are part of its primary key); reports say null.
+// The rollups store "none" as '' and the zero uuid (they are part of the primary keys); reports say null.
 const GROUP_EXPR: Record<GroupBy, string> = {
   day: `to_char(day, 'YYYY-MM-DD')`,
+  status: 'status_class',
   service: `nullif(service, '')`,
   model: `nullif(model, '')`,
   key: `nullif(gateway_key_id, '${NO_ID}')::text`,
@@ -46,15 +57,28 @@ const GROUP_EXPR: Record<GroupBy, string> = {
   providerKey: `nullif(wallet_entry_id, '${NO_ID}')::text`,
 };
 
-const SUMS =
+export const SUMS =
   'coalesce(sum(requests), 0) as requests, coalesce(sum(errors), 0) as errors, ' +
   'coalesce(sum(prompt_tokens), 0) as prompt_tokens, coalesce(sum(completion_tokens), 0) as completion_tokens, ' +
   'coalesce(sum(cost_micros), 0) as cost_micros, coalesce(sum(latency_ms_sum), 0) as latency_ms_sum';
 
 type SumsRow = UsageSums;
 
-function scoped(db: Db, f: UsageFilter): Knex.QueryBuilder {
-  const q = db('usage_daily').whereBetween('day', [f.from, f.to]);
+export function groupExpr(table: RollupTable, groupBy: GroupBy): string {
+  if (groupBy === 'day' && table === 'usage_hourly') return `to_char(hour at time zone 'UTC', 'YYYY-MM-DD')`;
+  return GROUP_EXPR[groupBy];
+}
+
+/** The rollup rows a filter selects; an hourly range starts at its first hour. */
+export function scoped(db: Db, f: UsageFilter, table: RollupTable = rollupFor(f)): Knex.QueryBuilder {
+  let q: Knex.QueryBuilder;
+  if (table === 'usage_daily') {
+    q = db('usage_daily').whereBetween('day', [f.from, f.to]);
+  } else {
+    const { start, end } = rangeBounds(f);
+    q = db('usage_hourly').where('hour', '>=', start).where('hour', '<', end);
+    if (f.status !== undefined) q.where('status_class', f.status);
+  }
   if (f.service !== undefined) q.where('service', f.service);
   if (f.model !== undefined) q.where('model', f.model);
   if (f.userId !== undefined) q.where('user_id', f.userId);
@@ -62,7 +86,7 @@ function scoped(db: Db, f: UsageFilter): Knex.QueryBuilder {
   return q;
 }
 
-function present(r: SumsRow): UsageTotals {
+export function present(r: SumsRow): UsageTotals {
   const requests = Number(r.requests);
   const costMicros = Number(r.cost_micros);
   return {
@@ -88,8 +112,9 @@ export async function usageReport(
   groupBy: GroupBy,
   opts: { limit?: number } = {},
 ): Promise<UsageRow[]> {
-  const q = scoped(db, filter)
-    .select(db.raw(`${GROUP_EXPR[groupBy]} as grp, ${SUMS}`))
+  const table = rollupFor(filter, groupBy);
+  const q = scoped(db, filter, table)
+    .select(db.raw(`${groupExpr(table, groupBy)} as grp, ${SUMS}`))
     .groupByRaw('1')
     .orderByRaw(groupBy === 'day' ? '1' : 'sum(cost_micros) desc, sum(requests) desc, 1 nulls last');
   if (opts.limit !== undefined) q.limit(opts.limit);
@@ -99,7 +124,7 @@ export async function usageReport(
 }
 
 /** Display names for id groups; ids of deleted rows keep the id as their label. */
-async function labelsFor(db: Db, groupBy: GroupBy, ids: string[]): Promise<Map<string, string>> {
+export async function labelsFor(db: Db, groupBy: GroupBy, ids: string[]): Promise<Map<string, string>> {
   const source = {
     user: { table: 'users', column: 'email' },
     key: { table: 'gateway_keys', column: 'name' },

@@ -7,6 +7,7 @@ const GROUP_TITLES: Record<GroupBy, string> = {
   key: 'KEY',
   user: 'USER',
   providerKey: 'PROVIDER KEY',
+  status: 'STATUS',
 };
 
 const count = (n: number) => n.toLocaleString('en-US');

@@ -1,0 +1,134 @@
+import type { Db } from '../store/db';
+import { groupExpr, labelsFor, present, rollupFor, scoped, SUMS, UsageFilter, UsageTotals } from './analytics';
+import { NO_ID, NO_NAME } from './event';
+import { rangeBounds } from './range';
+import type { UsageSums } from './rollup';
+import { pgArrayLiteral } from './pg-array';
+
+/**
+ * Usage over time for the console's charts: one series per group (the top N by cost, then requests, the rest
+ * summed into one "other" series), a point per bucket, empty buckets as zeros, so every series has the same x axis.
+ */
+export const SERIES_GROUP_BY = ['service', 'model', 'user', 'key', 'providerKey', 'status'] as const;
+export type SeriesGroupBy = (typeof SERIES_GROUP_BY)[number];
+export type Bucket = 'hour' | 'day';
+
+export interface SeriesPoint extends UsageTotals {
+  /** start of the bucket, an ISO instant (UTC) */
+  t: string;
+  /** average time the gateway added to calls that reached an upstream; only where hourly rollups are read */
+  avgAddedLatencyMs?: number;
+}
+
+export interface Series {
+  /** the service, model, id or status class; null for events without one; '(other)' for the rest after the top N */
+  group: string | null;
+  label: string;
+  totals: UsageTotals;
+  points: SeriesPoint[];
+}
+
+export const OTHER = '(other)';
+const TOTAL = '(total)';
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+// Grouping on the raw columns: a sentinel ('' or the zero uuid) stays a value here and becomes null when presented.
+const RAW_GROUP: Record<SeriesGroupBy, string> = {
+  service: 'service',
+  model: 'model',
+  user: 'user_id::text',
+  key: 'gateway_key_id::text',
+  providerKey: 'wallet_entry_id::text',
+  status: 'status_class',
+};
+const ADDED_SUMS = 'coalesce(sum(upstream_requests), 0) as upstream_requests, coalesce(sum(added_latency_ms_sum), 0) as added_latency_ms_sum';
+
+type Row = UsageSums & { t: string; grp: string; upstream_requests?: number; added_latency_ms_sum?: number };
+
+function bucketStarts(filter: UsageFilter, bucket: Bucket): string[] {
+  const { start, end } = rangeBounds(filter);
+  const step = bucket === 'hour' ? HOUR_MS : DAY_MS;
+  const first = Math.floor(Date.parse(start) / step) * step;
+  const out: string[] = [];
+  for (let t = first; t < Date.parse(end); t += step) out.push(new Date(t).toISOString().replace('.000Z', 'Z'));
+  return out;
+}
+
+function point(t: string, r: Row | undefined, hourly: boolean): SeriesPoint {
+  const zero = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost_micros: 0, latency_ms_sum: 0 };
+  const p: SeriesPoint = { t, ...present(r ?? zero) };
+  if (hourly) {
+    const upstream = Number(r?.upstream_requests ?? 0);
+    p.avgAddedLatencyMs = upstream ? Math.round(Number(r!.added_latency_ms_sum) / upstream) : 0;
+  }
+  return p;
+}
+
+export async function usageTimeseries(
+  db: Db,
+  filter: UsageFilter,
+  opts: { bucket: Bucket; groupBy?: SeriesGroupBy; top: number },
+): Promise<Series[]> {
+  const table = rollupFor(filter, opts.bucket === 'hour' ? 'hour' : opts.groupBy);
+  const hourly = table === 'usage_hourly';
+  const t = hourly
+    ? `to_char(date_trunc('${opts.bucket}', hour at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`
+    : `to_char(day, 'YYYY-MM-DD"T00:00:00Z"')`;
+  const sums = hourly ? `${SUMS}, ${ADDED_SUMS}` : SUMS;
+  const groupBy = opts.groupBy;
+
+  let groupSql = `'${TOTAL}'`;
+  const bindings: string[] = [];
+  let ranked: string[] = [];
+  if (groupBy) {
+    const raw = RAW_GROUP[groupBy];
+    const top = (await scoped(db, filter, table)
+      .select(db.raw(`${raw} as grp`))
+      .groupByRaw('1')
+      .orderByRaw('sum(cost_micros) desc, sum(requests) desc, 1')
+      .limit(opts.top + 1)) as { grp: string }[];
+    ranked = top.slice(0, opts.top).map((r) => r.grp);
+    // every group fits: group by the column itself; otherwise the groups past the top N fold into one
+    groupSql = raw;
+    if (top.length > opts.top) {
+      groupSql = `case when ${raw} = any(?::text[]) then ${raw} else '${OTHER}' end`;
+      bindings.push(pgArrayLiteral(ranked));
+      ranked.push(OTHER);
+    }
+  }
+  const rows = (await scoped(db, filter, table)
+    .select(db.raw(`${t} as t, ${groupSql} as grp, ${sums}`, bindings))
+    .groupByRaw('1, 2')) as Row[];
+
+  const byGroup = new Map<string, Map<string, Row>>();
+  for (const r of rows) {
+    let m = byGroup.get(r.grp);
+    if (!m) byGroup.set(r.grp, (m = new Map()));
+    m.set(r.t, r);
+  }
+  const order = groupBy ? ranked : [TOTAL];
+  const starts = bucketStarts(filter, opts.bucket);
+  const idGroups = order.filter((g) => g !== OTHER && g !== NO_ID && g !== NO_NAME);
+  const labels = groupBy ? await labelsFor(db, groupBy, idGroups) : new Map<string, string>();
+  return order.map((g) => {
+    const m = byGroup.get(g) ?? new Map<string, Row>();
+    const points = starts.map((s) => point(s, m.get(s), hourly));
+    const none = g === NO_ID || g === NO_NAME;
+    const group = g === TOTAL ? null : none ? null : g;
+    const label = g === TOTAL ? 'all' : g === OTHER ? 'other' : none ? 'none' : labels.get(g) ?? g;
+    return { group, label, totals: totalsOf([...m.values()]), points };
+  });
+}
+
+function totalsOf(rows: Row[]): UsageTotals {
+  const sum = (c: keyof UsageSums) => rows.reduce((a, r) => a + Number(r[c] ?? 0), 0);
+  return present({
+    requests: sum('requests'),
+    errors: sum('errors'),
+    prompt_tokens: sum('prompt_tokens'),
+    completion_tokens: sum('completion_tokens'),
+    cost_micros: sum('cost_micros'),
+    latency_ms_sum: sum('latency_ms_sum'),
+  });
+}
