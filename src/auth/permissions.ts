@@ -19,12 +19,13 @@ export type Permission =
   | 'analytics:all'
   | 'audit:read'
   | 'routing:explain'
-  | 'credits:write';
+  | 'credits:write'
+  | 'system:read';
 
 const ALL: Permission[] = [
   'users:read', 'users:write', 'keys:own', 'keys:any', 'wallet:read', 'wallet:write', 'services:read',
   'services:write', 'plans:read', 'plans:write', 'models:read', 'models:write', 'analytics:own',
-  'analytics:all', 'audit:read', 'routing:explain', 'credits:write',
+  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read',
 ];
 
 export const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {

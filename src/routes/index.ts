@@ -15,6 +15,7 @@ import { creditsRoutes } from './credits';
 import { proxyRoutes } from './proxy';
 import { routingRoutes } from './routing';
 import { v1Routes } from './v1';
+import { systemRoutes } from './system';
 
 /**
  * Every resource's routes, in one list. A capability adds one line here.
@@ -34,6 +35,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     creditsRoutes(deps, api),
     proxyRoutes(deps, api),
     routingRoutes(deps, api),
+    systemRoutes(deps, api),
     v1Routes(deps, api),
   ];
 }

@@ -5,25 +5,10 @@ import Router from '@koa/router';
 import type { Deps } from '../deps';
 import type { AppState } from '../http/context';
 import type { OpenApiRegistry } from '../http/openapi';
-import { pingDatabase } from '../store/db';
+import { readiness } from '../store/readiness';
 import { AppError } from '../http/errors';
 import { VERSION } from '../version';
 
-
-async function check(fn: () => Promise<void>, timeoutMs = 2000): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), timeoutMs))),
-    ]);
-    return 'ok';
-  } catch (err) {
-    return `failing: ${(err as Error).message}`;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const SWAGGER_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png']);
 const DOCS_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Keywallet API</title>
@@ -38,12 +23,8 @@ export function opsRouter(deps: Deps, openapi: OpenApiRegistry): Router<AppState
     ctx.body = { status: 'ok', version: VERSION };
   });
   router.get('/ready', async (ctx) => {
-    const [database, store] = await Promise.all([check(() => pingDatabase(deps.db)), check(() => deps.kv.ping())]);
-    const ok = database === 'ok' && store === 'ok';
+    const { ok, checks } = await readiness(deps);
     ctx.status = ok ? 200 : 503;
-    const checks: Record<string, string> = { database, [deps.kv.kind === 'redis' ? 'redis' : 'store']: store };
-    // While the shared counter store is unreachable, rate limits are counted per node and credits are refused.
-    if (deps.limits.degraded) checks.limits = 'degraded: per-node rate limits, credit checks failing closed';
     ctx.body = { status: ok ? 'ready' : 'not_ready', checks };
   });
   router.get('/metrics', async (ctx) => {

@@ -3,6 +3,8 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { auditActor } from '../http/context';
 import { importEntries } from '../wallet/import';
+import { walletHealth } from '../wallet/health';
+import { walletHealthResponse } from '../wallet/health-schema';
 import { presentEntry } from '../wallet/presenter';
 import { createEntrySchema, importBodySchema, listQuerySchema, replaceSecretSchema, updateEntrySchema } from '../wallet/schemas';
 
@@ -27,6 +29,17 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
     .route(
       { method: 'get', path: '/wallet/keys', summary: 'List provider keys (masked)', auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
       async (_ctx, { query }) => ({ data: (await wallet.list(query)).map((e) => presentEntry(e)) }),
+    )
+    .route(
+      {
+        method: 'get',
+        path: '/wallet/health',
+        summary: 'The wallet at a glance: entries with quota used and cooldown left, counts by status, free/paid share of the last 24 h, rewrap progress',
+        auth: 'jwt',
+        permission: 'wallet:read',
+        response: walletHealthResponse,
+      },
+      async () => walletHealth(deps),
     )
     .route(
       {

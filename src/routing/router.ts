@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics/metrics';
 import type { Service } from '../services/service';
 import type { KvStore } from '../store/kv';
 import type { CandidateSource } from './candidates';
-import type { CooldownTracker } from './cooldown';
+import type { CooldownSnapshot, CooldownTracker } from './cooldown';
 import { allAttemptsFailed, decisionText, noProviderKey } from './decision';
 import { orderCandidates, type OrderResult } from './engine';
 import { EntryBook } from './entry-book';
@@ -177,6 +177,11 @@ export class Router {
     if (!delta) return;
     await this.deps.kv.adjust(quotaCounter(entryId, quota, nowAtAdmit, 0), Math.round(delta), nowAtAdmit);
     if (delta < 0) this.quotaUse.forget(entryId); // room freed (once applied): let the next call try the counter again
+  }
+
+  /** The current cooldowns and steers of these entries, shared across nodes (the wallet health report). */
+  cooldowns(entryIds: readonly string[]): Promise<CooldownSnapshot> {
+    return this.deps.cooldowns.snapshot(entryIds);
   }
 
   /** Drops what this node remembers of an entry (every 'wallet:changed' message: its quota may have changed). */
