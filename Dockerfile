@@ -11,7 +11,8 @@ COPY src ./src
 COPY scripts ./scripts
 COPY migrations ./migrations
 COPY seeds ./seeds
-RUN npm run build \
+COPY web ./web
+RUN npm run build && npm run build:web \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-slim AS runtime

@@ -13,6 +13,7 @@ import { compose } from './http/compose';
 import { fastLane, FastRoutes } from './http/fast-routes';
 import { jwtGuard, permissionGuard } from './auth/guards';
 import { opsRouter } from './routes/ops';
+import { consoleStatic } from './http/console-static';
 import { mountRoutes } from './routes';
 
 const LLM_JSON_LIMIT = 50 * 1024 * 1024;
@@ -100,7 +101,8 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
   const openapi = new OpenApiRegistry();
   const guards: Guards = {
-    jwt: jwtGuard(deps.db, deps.config.jwt),
+    jwt: jwtGuard(deps.db, deps.config.jwt, deps.consoleSessions),
+    jwtPendingPasswordChange: jwtGuard(deps.db, deps.config.jwt, deps.consoleSessions, { allowPendingPasswordChange: true }),
     gateway: extra.gatewayGuard ?? deps.keys.guard,
     permission: permissionGuard,
   };
@@ -134,6 +136,8 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   // the hot /v1 and /proxy routes (`fast: true`) are served past cors → bodyParsers → routers (http/fast-routes.ts)
   const fast = new FastRoutes(jsonLimitFor);
   app.use(fastLane(fast, { middleware: corsMiddleware, origin: corsOrigin }));
+  // the web console's files (/console, and / → there): past the fast lane, before CORS (same origin only)
+  app.use(consoleStatic());
   app.use(corsMiddleware);
   app.use(bodyParsers());
 

@@ -33,6 +33,8 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).default('keywallet'),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
+  CONSOLE_SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(12 * 3600),
+  CONSOLE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(2 * 3600),
   KEYWALLET_ADMIN_EMAIL: z.string().email().optional(),
   KEYWALLET_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ALLOW_REGISTRATION: bool.default(false),
@@ -58,6 +60,8 @@ export interface Config {
   dataDir: string;
   masterKeys: string;
   jwt: { secret: string; issuer: string; ttlSeconds: number };
+  /** console sessions: absolute lifetime and how long one lasts without a request */
+  consoleSession: { ttlSeconds: number; idleSeconds: number };
   bootstrapAdmin?: { email: string; password: string };
   allowRegistration: boolean;
   trustProxy: boolean;
@@ -112,6 +116,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     dataDir: e.DATA_DIR,
     masterKeys: masterKeys!,
     jwt: { secret: jwtSecret!, issuer: e.JWT_ISSUER, ttlSeconds: e.JWT_TTL_SECONDS },
+    consoleSession: { ttlSeconds: e.CONSOLE_SESSION_TTL_SECONDS, idleSeconds: e.CONSOLE_SESSION_IDLE_SECONDS },
     bootstrapAdmin: e.KEYWALLET_ADMIN_EMAIL
       ? { email: e.KEYWALLET_ADMIN_EMAIL.toLowerCase(), password: e.KEYWALLET_ADMIN_PASSWORD! }
       : undefined,

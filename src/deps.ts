@@ -16,6 +16,7 @@ import { LlmCatalog } from './llm/catalog';
 import { UsageWriter } from './usage/writer';
 import { createGatewayKeyVerifier, GatewayKeyVerifier } from './keys/verify';
 import { createLimitService, LimitService } from './limits/service';
+import { ConsoleSessions } from './auth/console-sessions';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -40,6 +41,8 @@ export interface Deps {
   router: Router;
   /** model aliases and prices in memory (reloaded on 'aliases:changed'): model resolution and pricing (llm/catalog.ts) */
   llm: LlmCatalog;
+  /** the web console's server-side cookie sessions and their CSRF tokens (auth/console-sessions.ts) */
+  consoleSessions: ConsoleSessions;
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
 }
@@ -94,6 +97,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   deps.usage = new UsageWriter({ db, logger, metrics: deps.metrics, clock: deps.clock, retentionDays: config.usageRetentionDays });
   deps.closers.push(() => deps.usage.close()); // runs before db.destroy: a graceful shutdown loses no event
   deps.keys = await createGatewayKeyVerifier(deps);
+  deps.consoleSessions = new ConsoleSessions(db, deps.clock, { ...config.consoleSession, secret: config.jwt.secret });
   return deps;
 }
 

@@ -31,6 +31,7 @@ export async function ensureFirstAdmin(
     return { created: false };
   }
   const password = crypto.randomBytes(18).toString('base64url');
-  await createUser(db, { email: 'admin@localhost', password, role: 'admin' }, { type: 'system' });
+  // the printed password is on someone's terminal: the console makes the admin choose their own first
+  await createUser(db, { email: 'admin@localhost', password, role: 'admin', mustChangePassword: true }, { type: 'system' });
   return { created: true, email: 'admin@localhost', generatedPassword: password };
 }

@@ -29,17 +29,22 @@ export function presentMe(user: UserRow) {
 }
 
 /**
- * Password login. The answer never says whether the email exists, whether the password was wrong or the
- * account disabled, and takes a full scrypt verification either way.
+ * Checks a password login (JWT or console session alike). The answer never says whether the email exists,
+ * whether the password was wrong or the account disabled, and takes a full scrypt verification either way.
  */
-export async function login(deps: AuthDeps, email: string, password: string, ip: string) {
+export async function authenticate(deps: AuthDeps, email: string, password: string, ip: string): Promise<UserRow> {
   const attempt = await admitLoginAttempt(deps, email, ip, deps.clock.now());
   const user = (await deps.db('users').where({ email: email.trim().toLowerCase() }).first()) as UserRow | undefined;
   const passwordOk = await verifyPassword(password, user?.password_hash ?? (await timingDecoy()));
   if (!user || !passwordOk || user.disabled) throw new AppError('unauthorized', INVALID_LOGIN);
   await attempt.succeeded();
   const [updated] = await deps.db('users').where({ id: user.id }).update({ last_login_at: new Date(deps.clock.now()) }).returning('*');
-  return issueSession(deps, updated as UserRow);
+  return updated as UserRow;
+}
+
+/** Password login for a JWT. */
+export async function login(deps: AuthDeps, email: string, password: string, ip: string) {
+  return issueSession(deps, await authenticate(deps, email, password, ip));
 }
 
 const REGISTRATIONS_PER_IP_PER_HOUR = 20;
@@ -72,13 +77,20 @@ export async function changePassword(deps: AuthDeps, userId: string, current: st
   const attempt = await admitLoginAttempt(deps, user.email, actor.ip ?? 'unknown', deps.clock.now());
   if (!(await verifyPassword(current, user.password_hash))) throw new AppError('forbidden', 'The current password is wrong');
   await attempt.succeeded();
+  if (next === current) throw new AppError('invalid_request', 'The new password must differ from the current one', { param: 'newPassword' });
   const passwordHash = await hashPassword(next);
   // every session issued before (this one included) ends; the caller gets a fresh one
   const updated = await deps.db.transaction(async (trx) => {
     const [row] = (await trx('users')
       .where({ id: userId })
-      .update({ password_hash: passwordHash, token_version: trx.raw('token_version + 1'), updated_at: new Date(deps.clock.now()) })
+      .update({
+        password_hash: passwordHash,
+        token_version: trx.raw('token_version + 1'),
+        must_change_password: false,
+        updated_at: new Date(deps.clock.now()),
+      })
       .returning('*')) as UserRow[];
+    await trx('console_sessions').where({ user_id: userId }).delete();
     await recordAudit(trx, actor, { action: 'user.password_change', targetType: 'user', targetId: userId });
     return row;
   });

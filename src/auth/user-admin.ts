@@ -86,6 +86,9 @@ export async function updateUser(deps: UserAdminDeps, id: string, patch: UserPat
     if (passwordHash) changes.password_hash = passwordHash;
     // a new password ends every session issued before (disabling only suspends them: re-enabling restores them)
     if (passwordHash) changes.token_version = before.token_version + 1;
+    // a password someone else chose (an admin's reset, the CLI) is only good for choosing one's own
+    if (passwordHash) changes.must_change_password = actor.id !== id;
+    if (passwordHash || patch.disabled === true) await trx('console_sessions').where({ user_id: id }).delete();
     const [after] = (await trx('users').where({ id }).update(changes).returning('*')) as UserRow[];
     await recordAudit(trx, actor, {
       action: 'user.update',

@@ -13,6 +13,8 @@ export interface UserRow {
   disabled: boolean;
   /** bumped when the password changes: JWTs issued before stop working */
   token_version: number;
+  /** set when the password was generated or reset by someone else: the user must choose their own first */
+  must_change_password: boolean;
   last_login_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -26,6 +28,7 @@ export function presentUser(u: UserRow) {
     role: u.role,
     plan: u.plan_id,
     disabled: u.disabled,
+    mustChangePassword: u.must_change_password,
     lastLoginAt: u.last_login_at,
     createdAt: u.created_at,
     updatedAt: u.updated_at,
@@ -37,6 +40,8 @@ export interface NewUser {
   password: string;
   role: Role;
   planId?: string;
+  /** the password was not chosen by the user (printed at first boot): they must change it first */
+  mustChangePassword?: boolean;
 }
 
 /** Creates a user and its audit row in one transaction. Throws the database's unique violation on a taken email. */
@@ -50,6 +55,7 @@ export async function createUser(db: Knex, input: NewUser, actor: AuditActor): P
         password_hash: passwordHash,
         role: input.role,
         plan_id: input.planId ?? (input.role === 'admin' ? 'enterprise' : 'free'),
+        must_change_password: input.mustChangePassword ?? false,
       })
       .returning('*');
     await recordAudit(trx, actor, { action: 'user.create', targetType: 'user', targetId: row.id, after: presentUser(row) });

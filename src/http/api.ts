@@ -8,8 +8,10 @@ import type { OpenApiRegistry } from './openapi';
 import { parseInput } from './validate';
 
 export interface Guards {
-  /** JWT → ctx.state.user (401 otherwise) */
+  /** JWT or console session cookie → ctx.state.user (401 otherwise; 403 while a password change is pending) */
   jwt: Koa.Middleware;
+  /** the same, but open to a user who must still change their password */
+  jwtPendingPasswordChange: Koa.Middleware;
   /** gateway key → ctx.state.principal (401 otherwise) */
   gateway: Koa.Middleware;
   permission(p: Permission): Koa.Middleware;
@@ -23,6 +25,8 @@ export interface RouteDef<B, Q, P> {
   summary: string;
   auth: 'none' | 'jwt' | 'gateway';
   permission?: Permission;
+  /** open to a user whose password change is pending (the session, password and profile routes) */
+  allowPendingPasswordChange?: boolean;
   /** runs before authentication (e.g. a login rate limit) */
   before?: Koa.Middleware[];
   body?: B;
@@ -82,7 +86,7 @@ export class Api {
       response: def.response,
     });
     const chain: Koa.Middleware[] = [...(def.before ?? [])];
-    if (def.auth === 'jwt') chain.push(this.guards.jwt);
+    if (def.auth === 'jwt') chain.push(def.allowPendingPasswordChange ? this.guards.jwtPendingPasswordChange : this.guards.jwt);
     if (def.auth === 'gateway') chain.push(this.guards.gateway);
     if (def.permission) chain.push(this.guards.permission(def.permission));
     chain.push(async (ctx: AppContext) => {

@@ -12,6 +12,8 @@ export interface SessionUser {
 export interface AppState {
   requestId: string;
   user?: SessionUser;
+  /** set when the caller came with the console's session cookie rather than a Bearer JWT */
+  session?: { id: string };
   /** set by gateway-key authentication on /v1 and /proxy (see keys/principal.ts) */
   principal?: import('../keys/principal').GatewayPrincipal;
 }

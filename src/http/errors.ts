@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
   insufficient_credits: { status: 402, type: 'insufficient_quota' },
   forbidden: { status: 403, type: 'permission_error' },
+  csrf_failed: { status: 403, type: 'permission_error' },
+  password_change_required: { status: 403, type: 'permission_error' },
   not_found: { status: 404, type: 'not_found_error' },
   model_not_found: { status: 404, type: 'not_found_error' },
   conflict: { status: 409, type: 'conflict_error' },

@@ -39,7 +39,7 @@ export class OpenApiRegistry {
         },
       };
       if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } };
-      if (r.auth !== 'none') op.security = [r.auth === 'jwt' ? { bearerJwt: [] } : { gatewayKey: [] }];
+      if (r.auth !== 'none') op.security = r.auth === 'jwt' ? [{ bearerJwt: [] }, { consoleSession: [] }] : [{ gatewayKey: [] }];
       (paths[path] ??= {})[r.method.toLowerCase()] = op;
     }
     return {
@@ -49,6 +49,12 @@ export class OpenApiRegistry {
       components: {
         securitySchemes: {
           bearerJwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          consoleSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'kw_session',
+            description: 'the web console’s session (POST /auth/session); state-changing calls also need x-csrf-token',
+          },
           gatewayKey: { type: 'http', scheme: 'bearer', description: 'kw_live_… or kw_test_… gateway key' },
         },
         schemas: {

@@ -5,6 +5,7 @@ import { AppError } from '../http/errors';
 import { auditActor, clientIp } from '../http/context';
 import { changePassword, login, presentMe, register } from '../auth/login';
 import type { UserRow } from '../auth/users';
+import { startConsoleSession } from './console-session';
 
 const email = z.email().max(254).transform((e) => e.toLowerCase());
 const newPassword = z.string().min(12, 'must be at least 12 characters').max(1024);
@@ -23,7 +24,7 @@ export function authRoutes(deps: Deps, api: (tag: string) => Api) {
       (ctx, { body }) => login(deps, body.email, body.password, clientIp(ctx)),
     )
     .route(
-      { method: 'get', path: '/auth/me', summary: 'The authenticated user and what their role allows', auth: 'jwt' },
+      { method: 'get', path: '/auth/me', summary: 'The authenticated user and what their role allows', auth: 'jwt', allowPendingPasswordChange: true },
       async (ctx) => {
         const user = (await deps.db('users').where({ id: ctx.state.user!.id }).first()) as UserRow | undefined;
         if (!user) throw new AppError('unauthorized', 'Not authenticated');
@@ -31,10 +32,20 @@ export function authRoutes(deps: Deps, api: (tag: string) => Api) {
       },
     )
     .route(
-      { method: 'post', path: '/auth/password', summary: 'Change one’s own password', auth: 'jwt', body: passwordBody },
+      {
+        method: 'post',
+        path: '/auth/password',
+        summary: 'Change one’s own password (ends every session; answers with a fresh one — a new cookie for the console)',
+        auth: 'jwt',
+        allowPendingPasswordChange: true,
+        body: passwordBody,
+      },
       async (ctx, { body }) => {
         const session = await changePassword(deps, ctx.state.user!.id, body.currentPassword, body.newPassword, auditActor(ctx));
-        return { ok: true, ...session };
+        if (!ctx.state.session) return { ok: true, ...session };
+        const user = (await deps.db('users').where({ id: ctx.state.user!.id }).first()) as UserRow;
+        // the console gets a new cookie, never a bearer token its scripts could read
+        return { ok: true, ...(await startConsoleSession(deps, ctx, user)) };
       },
     ).router;
 }

@@ -8,6 +8,7 @@ import { modelsRoutes } from './models';
 import { analyticsRoutes } from './analytics';
 import { apiKeysRoutes } from './api-keys';
 import { authRoutes } from './auth';
+import { consoleSessionRoutes } from './console-session';
 import { usersRoutes } from './users';
 import { auditRoutes } from './audit';
 import { plansRoutes } from './plans';
@@ -28,6 +29,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     modelsRoutes(deps, api),
     analyticsRoutes(deps, api),
     authRoutes(deps, api),
+    consoleSessionRoutes(deps, api),
     usersRoutes(deps, api),
     apiKeysRoutes(deps, api),
     auditRoutes(deps, api),

@@ -31,7 +31,7 @@ const RAW_GATEWAY_ROUTES: SecuredRoute[] = [
 function declaredPermissions(gw: TestGateway): Map<string, Permission | undefined> {
   const seen = new Map<string, Permission | undefined>();
   const noop = async (_ctx: unknown, next: () => Promise<void>) => next();
-  const guards: Guards = { jwt: noop, gateway: noop, permission: () => noop };
+  const guards: Guards = { jwt: noop, jwtPendingPasswordChange: noop, gateway: noop, permission: () => noop };
   mountRoutes(gw.deps, (tag) => {
     const api = new Api(new OpenApiRegistry(), guards, tag);
     const route = api.route.bind(api);

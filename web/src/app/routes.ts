@@ -1,0 +1,10 @@
+import type { FeatureRoute } from '../lib/routes';
+import { routes as wallet } from '../features/wallet/routes';
+import { routes as system } from '../features/system/routes';
+
+/**
+ * Every feature's pages, one line per feature. A feature folder exports `routes` (lib/routes.ts says what a
+ * route is); the layout builds the navigation from them, filtered by the user's role. A feature that adds a
+ * page with path '' replaces the home page of links (app/HomeLinks.tsx).
+ */
+export const featureRoutes: FeatureRoute[] = [...wallet, ...system];
