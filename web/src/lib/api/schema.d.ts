@@ -29,7 +29,193 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            from: string;
+                            /**
+                             * @description own: a developer, pinned to their own usage
+                             * @enum {string}
+                             */
+                            scope: "all" | "own";
+                            to: string;
+                            top: {
+                                keys: {
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    group: string | null;
+                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    label: string | null;
+                                    promptTokens: number;
+                                    requests: number;
+                                }[];
+                                models: {
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    group: string | null;
+                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    label: string | null;
+                                    promptTokens: number;
+                                    requests: number;
+                                }[];
+                                services: {
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    group: string | null;
+                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    label: string | null;
+                                    promptTokens: number;
+                                    requests: number;
+                                }[];
+                                users: {
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    group: string | null;
+                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    label: string | null;
+                                    promptTokens: number;
+                                    requests: number;
+                                }[];
+                            };
+                            totals: {
+                                /** @description total latency the client saw */
+                                avgLatencyMs: number;
+                                completionTokens: number;
+                                costMicros: number;
+                                /** @description credits; 1 credit = 1 USD */
+                                costUsd: number;
+                                errorRate: number;
+                                errors: number;
+                                promptTokens: number;
+                                requests: number;
+                                totalTokens: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/analytics/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key or status class */
+        get: {
+            parameters: {
+                query?: {
+                    bucket?: "hour" | "day";
+                    from?: string;
+                    groupBy?: "service" | "model" | "user" | "key" | "providerKey" | "status";
+                    keyId?: string;
+                    model?: string;
+                    service?: string;
+                    status?: "429" | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
+                    to?: string;
+                    top?: number;
+                    userId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            bucket: "hour" | "day";
+                            /** @description first instant covered (start of the first bucket) */
+                            from: string;
+                            /** @enum {string|null} */
+                            groupBy: "service" | "model" | "user" | "key" | "providerKey" | "status" | null;
+                            /**
+                             * @description own: a developer, pinned to their own usage
+                             * @enum {string}
+                             */
+                            scope: "all" | "own";
+                            series: {
+                                /** @description null: no grouping, or events without one; '(other)': the groups past the top N */
+                                group: string | null;
+                                label: string;
+                                points: {
+                                    /** @description time the gateway added to calls that reached an upstream (total − upstream latency); hourly rollups only */
+                                    avgAddedLatencyMs?: number;
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    promptTokens: number;
+                                    requests: number;
+                                    /** @description start of the bucket (UTC instant) */
+                                    t: string;
+                                }[];
+                                totals: {
+                                    /** @description total latency the client saw */
+                                    avgLatencyMs: number;
+                                    completionTokens: number;
+                                    costMicros: number;
+                                    /** @description credits; 1 credit = 1 USD */
+                                    costUsd: number;
+                                    errors: number;
+                                    promptTokens: number;
+                                    requests: number;
+                                };
+                            }[];
+                            /** @description end of the range, exclusive */
+                            to: string;
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -57,16 +243,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage grouped by day, service, model, key, user or provider key; JSON or CSV (format=csv) */
+        /** Usage grouped by day, service, model, key, user, provider key or status class; JSON or CSV (format=csv) */
         get: {
             parameters: {
                 query?: {
                     format?: "json" | "csv";
                     from?: string;
-                    groupBy?: "day" | "service" | "model" | "key" | "user" | "providerKey";
+                    groupBy?: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status";
                     keyId?: string;
                     model?: string;
                     service?: string;
+                    status?: "429" | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
                     to?: string;
                     userId?: string;
                 };
@@ -81,7 +268,34 @@ export interface paths {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": {
+                            from: string;
+                            /** @enum {string} */
+                            groupBy: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status";
+                            rows: {
+                                /** @description total latency the client saw */
+                                avgLatencyMs: number;
+                                completionTokens: number;
+                                costMicros: number;
+                                /** @description credits; 1 credit = 1 USD */
+                                costUsd: number;
+                                errors: number;
+                                /** @description the day, service, model, id or status class; null where the events had none */
+                                group: string | null;
+                                /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                label: string | null;
+                                promptTokens: number;
+                                requests: number;
+                            }[];
+                            /**
+                             * @description own: a developer, pinned to their own usage
+                             * @enum {string}
+                             */
+                            scope: "all" | "own";
+                            to: string;
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
@@ -1667,6 +1881,74 @@ export interface paths {
         };
         trace?: never;
     };
+    "/system": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Version, backends, readiness per dependency, uptime and master key versions of this node (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            backends: {
+                                /** @enum {string} */
+                                database: "postgres" | "pglite";
+                                /** @enum {string} */
+                                store: "redis" | "memory";
+                            };
+                            /** @description what /ready reports: dependency → 'ok' or 'failing: …' */
+                            checks: {
+                                [key: string]: string;
+                            };
+                            /** @description versions only, never key material */
+                            masterKeys: {
+                                current: number;
+                                versions: number[];
+                            };
+                            /** @description Node.js version */
+                            node: string;
+                            ready: boolean;
+                            startedAt: string;
+                            /** @description of this gateway process */
+                            uptimeSeconds: number;
+                            version: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -2099,6 +2381,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Anthropic token counting on an Anthropic model or alias (not billed); x-api-key or Bearer */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        messages: ({
+                            role: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        model: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -2167,6 +2505,306 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI Responses API (streaming and not) on any model; Anthropic models are translated; previous_response_id continues on the entry that holds the response */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        input?: string | {
+                            [key: string]: unknown;
+                        }[];
+                        instructions?: string | null;
+                        max_output_tokens?: number | null;
+                        model: string;
+                        previous_response_id?: string | null;
+                        store?: boolean | null;
+                        stream?: boolean | null;
+                        tools?: ({
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stored response (own responses only) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a stored response */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{id}/input_items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A stored response's input items */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The wallet at a glance: entries with quota used and cooldown left, counts by status, free/paid share of the last 24 h, rewrap progress */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            at: string;
+                            counts: {
+                                byStatus: {
+                                    active: number;
+                                    disabled: number;
+                                    invalid: number;
+                                };
+                                coolingDown: number;
+                                total: number;
+                            };
+                            entries: {
+                                /** @description taken out of routing until then */
+                                cooldown: {
+                                    secondsLeft: number;
+                                    until: string;
+                                } | null;
+                                createdAt: string;
+                                /** @enum {string} */
+                                environment: "live" | "test";
+                                id: string;
+                                keyVersion: number;
+                                label: string;
+                                lastUsedAt: string | null;
+                                metadata: {
+                                    [key: string]: unknown;
+                                };
+                                priority: number;
+                                quota: {
+                                    limit: number;
+                                    /** @enum {string} */
+                                    period: "minute" | "hour" | "day" | "month";
+                                    remaining?: number;
+                                    resetsAt?: string;
+                                    /** @enum {string} */
+                                    unit: "requests" | "tokens" | "credits";
+                                    /** @description absent when the counter store could not be read */
+                                    used?: number;
+                                } | null;
+                                secretHint: string;
+                                service: string;
+                                /** @enum {string} */
+                                status: "active" | "disabled" | "invalid";
+                                statusReason: string | null;
+                                /** @description moved to the back of the line (upstream said no capacity left) until then */
+                                steeredAwayUntil: string | null;
+                                /** @enum {string} */
+                                tier: "free" | "paid";
+                                updatedAt: string;
+                                weight: number;
+                            }[];
+                            keyVersions: {
+                                configured: number[];
+                                current: number;
+                                entries: {
+                                    entries: number;
+                                    version: number;
+                                }[];
+                                /** @description entries not yet sealed under the current master key */
+                                toRewrap: number;
+                            };
+                            last24h: {
+                                /** @description free / (free + paid); null without routed requests */
+                                freeShare: number | null;
+                                /** @description by the serving entry's current tier; none: no entry (refused before routing); deleted: entry gone */
+                                requests: {
+                                    deleted: number;
+                                    free: number;
+                                    none: number;
+                                    paid: number;
+                                };
+                            };
+                        };
+                    };
                 };
                 /** @description Error */
                 default: {
