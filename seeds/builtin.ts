@@ -11,6 +11,15 @@ export const BUILTIN_SERVICES = [
   { slug: 'stripe', name: 'Stripe', kind: 'rest', base_url: 'https://api.stripe.com', auth: { type: 'bearer' }, key_pattern: P.stripe, cost_per_call_micros: 0 },
   { slug: 'openweather', name: 'OpenWeather', kind: 'rest', base_url: 'https://api.openweathermap.org', auth: { type: 'query', name: 'appid' }, key_pattern: P.openweather, cost_per_call_micros: 100 },
   { slug: 'googlemaps', name: 'Google Maps', kind: 'rest', base_url: 'https://maps.googleapis.com', auth: { type: 'query', name: 'key' }, key_pattern: P.googlemaps, cost_per_call_micros: 5000 },
+  // OpenAI-compatible providers: /v1 surfaces go to `llmPathPrefix` under the base URL; /proxy/<slug> reaches the
+  // base URL itself (Gemini's native generateContent, say). No pattern where a format is not distinctive.
+  { slug: 'gemini', name: 'Google Gemini', kind: 'llm', base_url: 'https://generativelanguage.googleapis.com', auth: { type: 'header', name: 'x-goog-api-key' }, key_pattern: null, cost_per_call_micros: 0, metadata: { protocol: 'openai', llmPathPrefix: '/v1beta/openai' } },
+  { slug: 'groq', name: 'Groq', kind: 'llm', base_url: 'https://api.groq.com', auth: { type: 'bearer' }, key_pattern: P.groq, cost_per_call_micros: 0, metadata: { protocol: 'openai', llmPathPrefix: '/openai/v1' } },
+  { slug: 'mistral', name: 'Mistral', kind: 'llm', base_url: 'https://api.mistral.ai', auth: { type: 'bearer' }, key_pattern: null, cost_per_call_micros: 0, metadata: { protocol: 'openai' } },
+  { slug: 'deepseek', name: 'DeepSeek', kind: 'llm', base_url: 'https://api.deepseek.com', auth: { type: 'bearer' }, key_pattern: null, cost_per_call_micros: 0, metadata: { protocol: 'openai' } },
+  { slug: 'xai', name: 'xAI', kind: 'llm', base_url: 'https://api.x.ai', auth: { type: 'bearer' }, key_pattern: P.xai, cost_per_call_micros: 0, metadata: { protocol: 'openai' } },
+  { slug: 'together', name: 'Together AI', kind: 'llm', base_url: 'https://api.together.xyz', auth: { type: 'bearer' }, key_pattern: null, cost_per_call_micros: 0, metadata: { protocol: 'openai' } },
+  { slug: 'openrouter', name: 'OpenRouter', kind: 'llm', base_url: 'https://openrouter.ai', auth: { type: 'bearer' }, key_pattern: P.openrouter, cost_per_call_micros: 0, metadata: { protocol: 'openai', llmPathPrefix: '/api/v1' } },
 ];
 
 export const BUILTIN_PLANS = [
@@ -38,12 +47,25 @@ export const BUILTIN_PRICES: [string, string, number, number][] = [
   ['gpt-*', 'openai', 2.5, 10],
   ['text-embedding-3-small', 'openai', 0.02, 0],
   ['text-embedding-3-large', 'openai', 0.13, 0],
+  ['omni-moderation-*', 'openai', 0, 0],
+  // OpenAI-compatible presets (list prices when they were added; keep them current with `keywallet prices import`)
+  ['gemini-2.5-pro', 'gemini', 1.25, 10],
+  ['gemini-2.5-flash', 'gemini', 0.3, 2.5],
+  ['gemini-*', 'gemini', 0.3, 2.5],
+  ['grok-4', 'xai', 3, 15],
+  ['grok-*', 'xai', 3, 15],
+  ['mistral-large-latest', 'mistral', 2, 6],
+  ['mistral-small-latest', 'mistral', 0.1, 0.3],
+  ['mistral-*', 'mistral', 2, 6],
+  ['deepseek-chat', 'deepseek', 0.28, 0.42],
+  ['deepseek-reasoner', 'deepseek', 0.28, 0.42],
+  ['llama-3.3-70b-versatile', 'groq', 0.59, 0.79],
 ];
 
 export async function runBuiltinSeeds(db: Knex): Promise<void> {
   await db('plans').insert(BUILTIN_PLANS.map((p) => ({ ...p, builtin: true }))).onConflict('id').ignore();
   await db('services')
-    .insert(BUILTIN_SERVICES.map((s) => ({ ...s, auth: JSON.stringify(s.auth), builtin: true })))
+    .insert(BUILTIN_SERVICES.map((s) => ({ ...s, auth: JSON.stringify(s.auth), metadata: JSON.stringify('metadata' in s ? s.metadata : {}), builtin: true })))
     .onConflict('slug')
     .ignore();
   await db('model_aliases')

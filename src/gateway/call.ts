@@ -4,8 +4,9 @@ import { AppError } from '../http/errors';
 import type { GatewayPrincipal } from '../keys/principal';
 import type { Admission } from '../limits/service';
 import type { AdmitResult, CounterCheck } from '../store/kv';
+import type { LlmSurface } from '../providers/types';
 
-export type Surface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'models' | 'proxy';
+export type Surface = LlmSurface | 'models' | 'proxy';
 
 /** What one /v1 or /proxy request did, filled in by its handler and the router as it goes. */
 export interface GatewayCall {

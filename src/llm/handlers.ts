@@ -131,6 +131,59 @@ export async function embeddings(ctx: AppContext, deps: Deps, agents: UpstreamAg
   });
 }
 
+/** A prompt (string, strings, or token ids) as a token estimate. */
+function promptTokens(prompt: unknown): number {
+  return embeddingInputTokens(prompt);
+}
+
+export interface CompletionsBody extends Record<string, unknown> {
+  model: string;
+  prompt?: unknown;
+  stream?: boolean | null;
+}
+
+/** The legacy Completions API, on OpenAI-protocol services. */
+export async function completions(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: CompletionsBody): Promise<void> {
+  const resolved = await admitModel(ctx, deps, 'completions', 'chat', body.model, { protocols: ['openai'], surfaceName: '/v1/completions' });
+  const stream = body.stream === true;
+  const options = isRecord(body.stream_options) ? body.stream_options : {};
+  const n = positiveInt(body.n) ?? 1;
+  await serveLlmCall(ctx, deps, agents, {
+    surface: 'completions',
+    body,
+    resolved,
+    stream,
+    clientWantsStreamUsage: stream && options.include_usage === true,
+    clientHeaders: {},
+    promptTokensEstimate: promptTokens(body.prompt ?? ''),
+    // OpenAI's own default for max_tokens on this API is 16; every choice may use all of it
+    maxOutputTokens: (positiveInt(body.max_tokens) ?? 16) * n,
+  });
+}
+
+/** Moderations (free at OpenAI) and image generations: JSON in, JSON out, on OpenAI-protocol services. */
+export async function openaiJsonSurface(
+  ctx: AppContext,
+  deps: Deps,
+  agents: UpstreamAgents,
+  surface: 'moderations' | 'images',
+  body: Record<string, unknown> & { model: string },
+  promptText: unknown,
+): Promise<void> {
+  const path = surface === 'images' ? '/v1/images/generations' : '/v1/moderations';
+  const resolved = await admitModel(ctx, deps, surface, 'chat', body.model, { protocols: ['openai'], surfaceName: path });
+  await serveLlmCall(ctx, deps, agents, {
+    surface,
+    body,
+    resolved,
+    stream: false,
+    clientWantsStreamUsage: false,
+    clientHeaders: {},
+    promptTokensEstimate: promptTokens(promptText),
+    maxOutputTokens: 0,
+  });
+}
+
 function modelObject(id: string, ownedBy: string) {
   return { id, object: 'model' as const, created: 0, owned_by: ownedBy };
 }

@@ -48,7 +48,7 @@ export interface ModelSnapshot {
 /** Bare model names nobody configured: the providers' own naming. */
 const BUILTIN_PREFIXES: [RegExp, string][] = [
   [/^claude-/, 'anthropic'],
-  [/^(gpt-|chatgpt-|text-embedding-|o[134](-|$))/, 'openai'],
+  [/^(gpt-|chatgpt-|text-embedding-|omni-moderation-|text-moderation-|dall-e-|whisper-|tts-|davinci-|babbage-|o[134](-|$))/, 'openai'],
 ];
 
 const PROTOCOL_NAMES: Record<LlmProtocol, string> = { openai: "OpenAI's", anthropic: "Anthropic's" };

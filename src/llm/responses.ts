@@ -22,6 +22,7 @@ import type { ModelTarget, ResolvedModel } from './models';
 import type { ResponseStore, StoredResponse } from './response-store';
 import { serveLlmCall, type ServedAnswer } from './serve';
 import { readAll, upstreamUrl } from './upstream';
+import { upstreamPathFor } from '../providers/upstream-path';
 import { DEFAULT_MAX_TOKENS } from '../providers/anthropic/translate-request';
 
 type Item = Record<string, unknown>;
@@ -150,7 +151,7 @@ export async function operateOnResponse(ctx: AppContext, deps: Deps, agents: Ups
     const served = await deps.router.route(
       { service: found.service, environment: principal.environment, model: found.model, quotaCost: { requests: 1, tokens: 0, creditsMicros: 0 }, pinnedEntryId: found.walletEntryId, maxAttempts: 1 },
       async (a): Promise<AttemptOutcome<{ status: number; body: Buffer }>> => {
-        const sent = await forward(agents, { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, path), method, headers: { accept: 'application/json' }, body: null, signal: a.signal }, deps.clock.now());
+        const sent = await forward(agents, { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, path, found.model)), method, headers: { accept: 'application/json' }, body: null, signal: a.signal }, deps.clock.now());
         if (sent.kind !== 'ok') return sent;
         const bytes = await readAll(sent.value.body);
         return { kind: 'ok', value: { status: sent.value.status, body: bytes }, status: sent.value.status };

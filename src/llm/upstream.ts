@@ -9,6 +9,7 @@ import { AppError } from '../http/errors';
 import type { ClientWatch } from './client-watch';
 import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
 import { forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
+import { upstreamPathFor } from '../providers/upstream-path';
 import type { AttemptContext, AttemptOutcome, RetryReason } from '../routing/router-types';
 
 export type TargetResult =
@@ -82,7 +83,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
     try {
       sent = await forward(
         input.agents,
-        { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstream.path), method: upstream.method, headers: upstream.headers, body: upstream.body, signal },
+        { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, upstream.path, request.model)), method: upstream.method, headers: upstream.headers, body: upstream.body, signal },
         input.now(),
       );
     } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * Which adapter speaks to which LLM service. The built-in services are known by slug; any other LLM service
  * names its protocol in `metadata.protocol` ('openai' | 'anthropic') and defaults to OpenAI's, which is what
- * self-hosted servers (vLLM, Ollama, LM Studio) and most gateways speak.
+ * self-hosted servers (vLLM, Ollama, LM Studio) and most gateways speak. Azure OpenAI (`protocol: 'azure'`) speaks
+ * OpenAI's protocol under deployment URLs: ./upstream-path.ts places its paths.
  */
 import { anthropicAdapter } from './anthropic/adapter';
 import { openaiAdapter } from './openai/adapter';

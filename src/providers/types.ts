@@ -7,7 +7,7 @@
 export type LlmProtocol = 'openai' | 'anthropic';
 
 /** The client-facing API a request came in on. */
-export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens';
+export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images';
 
 export interface TokenUsage {
   promptTokens: number;

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { UpstreamAgents } from '../proxy/forward';
 import { chatBodyAccepts, embeddingsBodyAccepts, messagesBodyAccepts } from '../llm/body-checks';
-import { anthropicMessages, chatCompletions, countMessageTokens, embeddings, listModelsForKey, retrieveModelForKey } from '../llm/handlers';
+import { anthropicMessages, chatCompletions, completions, countMessageTokens, embeddings, listModelsForKey, openaiJsonSurface, retrieveModelForKey } from '../llm/handlers';
 import { ResponseStore } from '../llm/response-store';
 import { createResponse, operateOnResponse } from '../llm/responses';
 
@@ -50,6 +50,28 @@ export const responsesBody = z.looseObject({
 });
 
 const responseParams = z.object({ id: z.string().min(1).max(256) });
+
+const textOrTokens = z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]);
+
+export const completionsBody = z.looseObject({
+  model: modelName,
+  prompt: textOrTokens.optional(),
+  stream: z.boolean().nullable().optional(),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  n: z.number().int().min(1).max(128).nullable().optional(),
+});
+
+export const moderationsBody = z.looseObject({
+  model: modelName.default('omni-moderation-latest'),
+  input: z.union([z.string(), z.array(z.union([z.string(), z.looseObject({ type: z.string() })])).min(1)]),
+});
+
+export const imagesBody = z.looseObject({
+  model: modelName.default('dall-e-2'),
+  prompt: z.string().min(1).max(32_000),
+  n: z.number().int().min(1).max(10).nullable().optional(),
+  stream: z.literal(false).nullable().optional(),
+});
 
 export const embeddingsBody = z.looseObject({
   model: modelName,
@@ -120,6 +142,18 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
     .route(
       { method: 'get', path: '/v1/responses/:id/input_items', summary: "A stored response's input items", auth: 'gateway', params: responseParams },
       (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'input_items'),
+    )
+    .route(
+      { method: 'post', path: '/v1/completions', summary: 'OpenAI legacy Completions (streaming and not), OpenAI-protocol models', auth: 'gateway', body: completionsBody },
+      (ctx, { body }) => completions(ctx, deps, agents, body),
+    )
+    .route(
+      { method: 'post', path: '/v1/moderations', summary: 'OpenAI Moderations', auth: 'gateway', body: moderationsBody },
+      (ctx, { body }) => openaiJsonSurface(ctx, deps, agents, 'moderations', body, body.input),
+    )
+    .route(
+      { method: 'post', path: '/v1/images/generations', summary: 'OpenAI image generation (JSON answers: URLs or base64)', auth: 'gateway', body: imagesBody },
+      (ctx, { body }) => openaiJsonSurface(ctx, deps, agents, 'images', body, body.prompt),
     )
     .route(
       {

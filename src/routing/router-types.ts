@@ -6,7 +6,7 @@ import type { Environment, RoutableEntry, SkipReason } from './engine';
 
 /** A wallet entry as the wallet hands it out: no secret (the sealed form rides along, not enumerable). */
 export type WalletEntryView = WalletEntry;
-export type ServiceView = Pick<Service, 'slug' | 'kind' | 'baseUrl' | 'auth' | 'timeoutMs' | 'costPerCallMicros' | 'allowPrivate'>;
+export type ServiceView = Pick<Service, 'slug' | 'kind' | 'baseUrl' | 'auth' | 'timeoutMs' | 'costPerCallMicros' | 'allowPrivate'> & Partial<Pick<Service, 'metadata'>>;
 
 export interface RouteRequest {
   service: string;

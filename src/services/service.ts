@@ -137,8 +137,21 @@ const keyPatternSchema = z
   .max(1000)
   .refine(isValidPattern, 'must be a valid regular expression');
 
+/** The keys the gateway itself reads are checked; anything else is the admin's own. */
 const metadataSchema = z
-  .record(z.string(), z.unknown())
+  .looseObject({
+    /** the wire protocol of an LLM service: OpenAI's (default), Anthropic's, or Azure OpenAI's deployment URLs */
+    protocol: z.enum(['openai', 'anthropic', 'azure']).optional(),
+    /** replaces /v1 in LLM paths (Groq: /openai/v1) */
+    llmPathPrefix: z
+      .string()
+      .max(200)
+      .regex(/^(\/[A-Za-z0-9._~-]+)+$/, 'must be a path like /openai/v1')
+      .refine((p) => !p.split('/').includes('..'), 'must not contain ..')
+      .optional(),
+    /** Azure OpenAI api-version */
+    apiVersion: z.string().regex(/^[0-9A-Za-z.-]{1,40}$/, 'must be an API version like 2024-10-21').optional(),
+  })
   .refine((m) => JSON.stringify(m).length <= 4096, 'must be at most 4 KB of JSON');
 
 const serviceFields = {

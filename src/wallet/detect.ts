@@ -2,7 +2,10 @@
 export const BUILTIN_KEY_PATTERNS: Record<string, string> = {
   // Lenient on the middle part so api03, admin01 and OAuth (oat01) keys are all recognised.
   anthropic: '^sk-ant-[A-Za-z0-9_-]{20,}$',
-  openai: '^sk-(?!ant-)(proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}$',
+  openai: '^sk-(?!ant-|or-)(proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}$',
+  openrouter: '^sk-or-v1-[A-Za-z0-9]{20,}$',
+  groq: '^gsk_[A-Za-z0-9]{20,}$',
+  xai: '^xai-[A-Za-z0-9]{20,}$',
   stripe: '^(sk|rk)_(live|test)_[A-Za-z0-9]{10,}$',
   googlemaps: '^AIza[0-9A-Za-z_-]{35}$',
   openweather: '^[a-f0-9]{32}$',

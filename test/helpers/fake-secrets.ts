@@ -17,4 +17,9 @@ export const fakeSecret = {
   stripeRestricted: () => `rk_live_${randomBase62(32)}`,
   googlemaps: () => `AIza${randomBase62(35)}`,
   openweather: () => crypto.randomBytes(16).toString('hex'),
+  groq: () => `gsk_${randomBase62(52)}`,
+  xai: () => `xai-${randomBase62(80)}`,
+  openrouter: () => `sk-or-v1-${crypto.randomBytes(32).toString('hex')}`,
+  gemini: () => `AIza${randomBase62(35)}`,
+  azure: () => crypto.randomBytes(16).toString('hex') + crypto.randomBytes(16).toString('hex'),
 };

@@ -31,7 +31,7 @@ describe(`services registry (${TEST_BACKEND})`, () => {
   it('lists the built-ins, presented with credits for money', async () => {
     const res = await gw.request('/services', { token: developer });
     expect(res.status).toBe(200);
-    expect(res.body.data.map((s: { slug: string }) => s.slug)).toEqual(['anthropic', 'googlemaps', 'openai', 'openweather', 'stripe']);
+    expect(res.body.data.map((s: { slug: string }) => s.slug)).toEqual(['anthropic', 'deepseek', 'gemini', 'googlemaps', 'groq', 'mistral', 'openai', 'openrouter', 'openweather', 'stripe', 'together', 'xai']);
     const weather = res.body.data.find((s: { slug: string }) => s.slug === 'openweather');
     expect(weather).toMatchObject({ kind: 'rest', baseUrl: 'https://api.openweathermap.org', auth: { type: 'query', name: 'appid' }, costPerCall: 0.0001, builtin: true, enabled: true, allowPrivate: false });
     expect((await gw.request('/services/anthropic', { token: developer })).body.auth).toEqual({ type: 'header', name: 'x-api-key' });

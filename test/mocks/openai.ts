@@ -4,6 +4,7 @@ import { chatCompletionReply, type ChatRequest } from './openai-chat';
 import { startMockServer, type MockProtocol, type MockReply } from './server';
 import { countTokens } from './text';
 import { OpenAIResponsesMock } from './openai-responses';
+import { completionReply, imageReply, moderationReply, normalizePath } from './openai-extra';
 import type { MockOptions, MockUpstream, RecordedRequest } from './types';
 
 export const OPENAI_MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'text-embedding-3-small', 'text-embedding-3-large'];
@@ -86,14 +87,18 @@ function validateChat(body: Record<string, unknown>): MockReply | null {
 function createOpenAIProtocol(): MockProtocol {
   let seq = 0;
   const responses = new OpenAIResponsesMock();
-  const route = (req: RecordedRequest): MockReply => {
+  const route = (original: RecordedRequest): MockReply => {
+    const where = normalizePath(original);
+    if ('error' in where) return openaiError(404, where.error, 'invalid_request_error');
+    const req = { ...original, path: where.path };
+    original.credential = where.credential; // what a test checks: the credential this provider reads
     const known =
       req.path === '/v1/responses' ||
       req.path.startsWith('/v1/responses/') ||
-      (req.method === 'POST' && (req.path === '/v1/chat/completions' || req.path === '/v1/embeddings')) ||
+      (req.method === 'POST' && ['/v1/chat/completions', '/v1/embeddings', '/v1/completions', '/v1/moderations', '/v1/images/generations'].includes(req.path)) ||
       (req.method === 'GET' && (req.path === '/v1/models' || req.path.startsWith('/v1/models/')));
     if (!known) return openaiError(404, `Invalid URL (${req.method} ${req.path})`, 'invalid_request_error');
-    if (!hasBearer(req)) {
+    if (where.bearer ? !hasBearer(req) : !where.credential) {
       return openaiError(
         401,
         "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
@@ -111,6 +116,9 @@ function createOpenAIProtocol(): MockProtocol {
       return openaiError(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly.)', 'invalid_request_error');
     }
     if (req.path === '/v1/embeddings') return embeddingsReply(req.body);
+    if (req.path === '/v1/completions') return completionReply(req.body, ++seq);
+    if (req.path === '/v1/moderations') return moderationReply(req.body, ++seq);
+    if (req.path === '/v1/images/generations') return imageReply(req.body);
     const invalid = validateChat(req.body);
     if (invalid) return invalid;
     seq += 1;

@@ -17,6 +17,9 @@ describe('detectService with the built-in patterns', () => {
     ['stripe', 'rk_live_abcdefghijKLMN'],
     ['googlemaps', 'AIzaSyD-abc_defGHIJKLMNOPqrstuvwxyz0123'],
     ['openweather', '0123456789abcdef0123456789abcdef'],
+    ['groq', `gsk_${pad(52, 'aB3')}`],
+    ['xai', `xai-${pad(80, 'Xy9')}`],
+    ['openrouter', `sk-or-v1-${pad(64, 'f0')}`],
   ])('recognises %s key %#', (service, secret) => {
     expect(detectService(secret, builtins)).toEqual({ ok: true, service });
   });
@@ -33,8 +36,9 @@ describe('detectService with the built-in patterns', () => {
     expect(detectService(secret, builtins)).toEqual({ ok: false, reason: 'unknown', candidates: [] });
   });
 
-  it('never classifies an Anthropic key as OpenAI', () => {
+  it('never classifies an Anthropic or OpenRouter key as OpenAI', () => {
     expect(new RegExp(BUILTIN_KEY_PATTERNS.openai).test(`sk-ant-api03-${pad(40)}`)).toBe(false);
+    expect(new RegExp(BUILTIN_KEY_PATTERNS.openai).test(`sk-or-v1-${pad(64)}`)).toBe(false);
   });
 });
 

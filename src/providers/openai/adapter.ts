@@ -17,12 +17,19 @@ import {
 import { OpenAIResponsesStream, responsesTokenUsage } from './responses-stream';
 import { OpenAIStreamUsageReader } from './stream-usage';
 
-const PATHS = { chat: '/v1/chat/completions', embeddings: '/v1/embeddings', responses: '/v1/responses' } as const;
+const PATHS = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+  responses: '/v1/responses',
+  moderations: '/v1/moderations',
+  images: '/v1/images/generations',
+} as const;
 
 function buildRequest(req: LlmRequest): UpstreamRequest {
   if (req.surface === 'messages' || req.surface === 'count_tokens') throw new Error('the OpenAI protocol has no Messages API');
   const body: Record<string, unknown> = { ...req.body, model: req.model };
-  if (req.surface === 'chat' && req.stream) {
+  if ((req.surface === 'chat' || req.surface === 'completions') && req.stream) {
     // Billing needs the provider's own count; the client's stream_options are kept otherwise.
     const options = isRecord(req.body.stream_options) ? req.body.stream_options : {};
     body.stream_options = { ...options, include_usage: true };
@@ -138,7 +145,7 @@ function isUsageOnlyFrame(frame: string): boolean {
 
 export const openaiAdapter: ProviderAdapter = {
   protocol: 'openai',
-  surfaces: ['chat', 'embeddings', 'responses'],
+  surfaces: ['chat', 'completions', 'embeddings', 'responses', 'moderations', 'images'],
   buildRequest,
   parseResponse,
   mapError,
