@@ -1723,6 +1723,11 @@ export interface paths {
                         kind?: "llm" | "rest";
                         /** @default {} */
                         metadata?: {
+                            apiVersion?: string;
+                            llmPathPrefix?: string;
+                            /** @enum {string} */
+                            protocol?: "openai" | "anthropic" | "azure";
+                        } & {
                             [key: string]: unknown;
                         };
                         name?: string;
@@ -1853,6 +1858,11 @@ export interface paths {
                         /** @enum {string} */
                         kind?: "llm" | "rest";
                         metadata?: {
+                            apiVersion?: string;
+                            llmPathPrefix?: string;
+                            /** @enum {string} */
+                            protocol?: "openai" | "anthropic" | "azure";
+                        } & {
                             [key: string]: unknown;
                         };
                         name?: string;
@@ -2271,6 +2281,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI legacy Completions (streaming and not), OpenAI-protocol models */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        max_tokens?: number | null;
+                        model: string;
+                        n?: number | null;
+                        prompt?: string | string[] | number[] | number[][];
+                        stream?: boolean | null;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/embeddings": {
         parameters: {
             query?: never;
@@ -2293,6 +2358,62 @@ export interface paths {
                     "application/json": {
                         input: string | string[] | number[] | number[][];
                         model: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/generations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI image generation (JSON answers: URLs or base64) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default dall-e-2 */
+                        model?: string;
+                        n?: number | null;
+                        prompt: string;
+                        /** @enum {boolean|null} */
+                        stream?: false | null;
                     } & {
                         [key: string]: unknown;
                     };
@@ -2519,6 +2640,63 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/moderations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI Moderations */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        input: string | (string | ({
+                            type: string;
+                        } & {
+                            [key: string]: unknown;
+                        }))[];
+                        /** @default omni-moderation-latest */
+                        model?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
