@@ -1,5 +1,8 @@
 import type { FeatureRoute } from '../lib/routes';
 import { routes as wallet } from '../features/wallet/routes';
+import { routes as keys } from '../features/keys/routes';
+import { routes as users } from '../features/users/routes';
+import { routes as quickstart } from '../features/quickstart/routes';
 import { routes as system } from '../features/system/routes';
 
 /**
@@ -7,4 +10,4 @@ import { routes as system } from '../features/system/routes';
  * route is); the layout builds the navigation from them, filtered by the user's role. A feature that adds a
  * page with path '' replaces the home page of links (app/HomeLinks.tsx).
  */
-export const featureRoutes: FeatureRoute[] = [...wallet, ...system];
+export const featureRoutes: FeatureRoute[] = [...wallet, ...keys, ...quickstart, ...users, ...system];
