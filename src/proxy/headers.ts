@@ -4,6 +4,8 @@
  * Coming back: never hop-by-hop headers, cookies, or anything that could carry a credential.
  */
 
+import { containsSecret, needlesFor } from './secret-scrubber';
+
 export type HeaderValue = string | string[] | undefined;
 export type HeaderBag = Record<string, HeaderValue>;
 
@@ -54,8 +56,13 @@ export function upstreamRequestHeaders(client: HeaderBag, auth: AuthSpec): Recor
   return out;
 }
 
-/** The upstream's headers as they may go back to the client. `secret` drops any header that would echo it. */
+/**
+ * The upstream's headers as they may go back to the client. A header that echoes `secret` in any of its forms
+ * (raw, URL-encoded, inside base64 as in a reflected `Basic` credential) is dropped whole: a half-redacted
+ * `location` or `link` would mislead more than its absence.
+ */
 export function clientResponseHeaders(upstream: HeaderBag, auth: AuthSpec, secret: string): Record<string, string | string[]> {
+  const needles = needlesFor(secret);
   const connection = connectionTokens(upstream);
   const injectedName = auth.type === 'header' ? credentialHeaderName(auth) : null;
   const out: Record<string, string | string[]> = {};
@@ -66,7 +73,7 @@ export function clientResponseHeaders(upstream: HeaderBag, auth: AuthSpec, secre
     // The gateway sets its own length (bodies are streamed and scrubbed) and its own request id.
     if (name === 'content-length' || name === 'x-request-id' || name.startsWith('x-keywallet-')) continue;
     const values = Array.isArray(value) ? value : [value];
-    if (secret && values.some((v) => v.includes(secret))) continue;
+    if (values.some((v) => containsSecret(v, needles))) continue;
     out[name] = value;
   }
   return out;

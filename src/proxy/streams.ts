@@ -1,49 +1,21 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-
-const REDACTED = Buffer.from('[redacted]');
-
-/** How many trailing bytes of `data` could be the start of `needle` (held back until the next chunk decides). */
-function partialMatchAtEnd(data: Buffer, needle: Buffer): number {
-  const from = Math.max(0, data.length - needle.length + 1);
-  for (let start = data.indexOf(needle[0], from); start !== -1; start = data.indexOf(needle[0], start + 1)) {
-    const tail = data.subarray(start);
-    if (needle.subarray(0, tail.length).equals(tail)) return tail.length;
-  }
-  return 0;
-}
+import { needlesFor, StreamScrubber } from './secret-scrubber';
 
 /**
- * Replaces every occurrence of `secret` in a byte stream, also across chunk boundaries. Only a chunk's tail
- * that could begin the secret is held back until the next chunk, so streamed answers (SSE) are not delayed.
- * Upstreams that echo a request, or quote the key in an error, must not hand the provider key to a gateway user.
+ * The Transform form of StreamScrubber, for piping an upstream body to the client: every form of `secret`
+ * (see ./secret-scrubber.ts) is replaced, also across chunk boundaries, and nothing but a tail that could begin
+ * one is held back, so streamed answers are not delayed.
  */
 export function secretScrubber(secret: string): Transform {
-  const needle = Buffer.from(secret);
-  let held = Buffer.alloc(0);
-  const scrub = (data: Buffer): Buffer => {
-    let index = data.indexOf(needle);
-    if (index < 0) return data;
-    const parts: Buffer[] = [];
-    let from = 0;
-    while (index >= 0) {
-      parts.push(data.subarray(from, index), REDACTED);
-      from = index + needle.length;
-      index = data.indexOf(needle, from);
-    }
-    parts.push(data.subarray(from));
-    return Buffer.concat(parts);
-  };
+  const scrubber = new StreamScrubber(needlesFor(secret));
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
-      if (needle.length === 0) return done(null, chunk);
-      const data = scrub(held.length ? Buffer.concat([held, chunk]) : chunk);
-      const keep = partialMatchAtEnd(data, needle);
-      held = Buffer.from(data.subarray(data.length - keep));
-      const out = data.subarray(0, data.length - keep);
+      const out = scrubber.push(chunk);
       done(null, out.length ? out : undefined);
     },
     flush(done: TransformCallback) {
-      done(null, held.length ? held : undefined);
+      const rest = scrubber.end();
+      done(null, rest.length ? rest : undefined);
     },
   });
 }

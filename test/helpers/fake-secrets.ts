@@ -22,4 +22,6 @@ export const fakeSecret = {
   openrouter: () => `sk-or-v1-${crypto.randomBytes(32).toString('hex')}`,
   gemini: () => `AIza${randomBase62(35)}`,
   azure: () => crypto.randomBytes(16).toString('hex') + crypto.randomBytes(16).toString('hex'),
+  /** AWS-style: base64 with `/` and `+`, so its URL-encoded and JSON-escaped forms differ from it */
+  awsSecretKey: () => crypto.randomBytes(30).toString('base64'),
 };
