@@ -11,6 +11,7 @@ import { adapterFor } from '../providers/registry';
 import { estimateTokens } from '../providers/tokens';
 import type { ClientAnswer, LlmRequest, LlmSurface, StreamTranslator, TokenUsage, UpstreamRequest } from '../providers/types';
 import type { UpstreamAgents } from '../proxy/forward';
+import { scrubBytes, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { WalletEntryView } from '../routing/router-types';
 import { ClientWatch } from './client-watch';
 import { routeTargets, TargetCannotServe, type QuotaCost } from './fallback';
@@ -59,10 +60,12 @@ function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamReques
   }
 }
 
-function respondJson(ctx: AppContext, answer: ClientAnswer): void {
+/** The answer's bytes, scrubbed of the attempt's provider secret before any of them is sent. */
+function respondJson(ctx: AppContext, answer: ClientAnswer, needles: SecretNeedles): void {
   ctx.status = answer.status;
   ctx.res.setHeader('content-type', 'application/json; charset=utf-8'); // what ctx.type = 'json' sets, without the mime lookup
-  ctx.body = answer.body;
+  const bytes = Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(JSON.stringify(answer.body));
+  ctx.body = scrubBytes(bytes, needles);
 }
 
 /** The provider's own usage when it reported one; otherwise counted locally and marked estimated. */
@@ -125,7 +128,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
     await spec.onServed?.(answered);
 
     if (value.kind === 'answer') {
-      respondJson(ctx, value.answer);
+      respondJson(ctx, value.answer, value.needles);
       if (value.answer.status < 300) account(call, prices, value.answer.usage, true, spec.promptTokensEstimate, '');
       await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
       return;

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { AppContext } from '../http/context';
 import { formatSse } from '../providers/sse';
 import { streamCutFailure, type LlmSurface, type StreamFailure } from '../providers/types';
+import { scrubBytes, StreamScrubber } from '../proxy/secret-scrubber';
 import type { ClientWatch } from './client-watch';
 import type { TargetResult } from './upstream';
 
@@ -60,7 +61,11 @@ export interface PumpResult {
   failure: StreamFailure | null;
 }
 
-/** Copies the rest of an upstream stream to the client through its translator. Never throws. */
+/**
+ * Copies the rest of an upstream stream to the client through its translator, and every byte through the
+ * attempt's secret scrubber (the held tail is let out before the stream ends, then the error event if any).
+ * Never throws.
+ */
 export async function pumpStream(
   surface: LlmSurface,
   stream: Extract<TargetResult, { kind: 'stream' }>,
@@ -68,14 +73,18 @@ export async function pumpStream(
   clientGone: ClientWatch,
 ): Promise<PumpResult> {
   const { translator } = stream;
+  const scrubber = new StreamScrubber(stream.needles);
+  const emit = (piece: Buffer | string) => send(sink, scrubber.push(piece));
   const fail = async (failure: StreamFailure): Promise<PumpResult> => {
     stream.stop();
-    if (!failure.forwarded) await send(sink, errorFrame(surface, failure));
+    if (await send(sink, scrubber.end())) {
+      if (!failure.forwarded) await send(sink, scrubBytes(Buffer.from(errorFrame(surface, failure)), stream.needles));
+    }
     return { end: 'failed', failure };
   };
   try {
-    for (const piece of stream.held) if (!(await send(sink, piece))) return { end: 'aborted', failure: null };
-    if (!stream.rest) return { end: 'completed', failure: null };
+    for (const piece of stream.held) if (!(await emit(piece))) return { end: 'aborted', failure: null };
+    if (!stream.rest) return (await send(sink, scrubber.end())) ? { end: 'completed', failure: null } : { end: 'aborted', failure: null };
     for (;;) {
       let next: IteratorResult<Buffer>;
       try {
@@ -90,13 +99,14 @@ export async function pumpStream(
       }
       if (next.done) {
         const tail = translator.finish();
-        if (tail !== null && !(await send(sink, tail))) return { end: 'aborted', failure: null };
+        if (tail !== null && !(await emit(tail))) return { end: 'aborted', failure: null };
         if (translator.failure) return await fail(translator.failure);
         if (tail === null) return await fail(streamCutFailure());
+        if (!(await send(sink, scrubber.end()))) return { end: 'aborted', failure: null };
         return { end: 'completed', failure: null };
       }
       const out = translator.push(next.value);
-      if (!(await send(sink, out))) {
+      if (!(await emit(out))) {
         stream.stop();
         return { end: 'aborted', failure: null };
       }

@@ -10,12 +10,15 @@ import type { ClientWatch } from './client-watch';
 import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
 import { forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
 import { upstreamPathFor } from '../providers/upstream-path';
+import { needlesFor, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { AttemptContext, AttemptOutcome, RetryReason } from '../routing/router-types';
 
 export type TargetResult =
-  | { kind: 'answer'; answer: ClientAnswer; admittedAtMs: number }
+  | { kind: 'answer'; answer: ClientAnswer; admittedAtMs: number; needles: SecretNeedles }
   | {
       kind: 'stream';
+      /** the forms of the attempt's provider secret, scrubbed from every byte the client gets */
+      needles: SecretNeedles;
       translator: StreamTranslator;
       /** client bytes read while deciding the attempt served; sent first */
       held: (Buffer | string)[];
@@ -96,12 +99,18 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
     if (sent.kind !== 'ok') return sent;
     const res = sent.value;
     const ok = (value: TargetResult) => ({ kind: 'ok' as const, value, status: res.status, headers: sent.headers });
+    const needles = needlesFor(a.secret);
     try {
       if (res.status < 200 || res.status >= 300) {
-        return ok({ kind: 'answer', answer: adapter.mapError(request, res.status, await readAll(res.body)), admittedAtMs: a.admittedAtMs });
+        const answer = adapter.mapError(request, res.status, await readAll(res.body));
+        return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
       }
       if (!request.stream) {
-        return ok({ kind: 'answer', answer: adapter.parseResponse(request, await readAll(res.body)), admittedAtMs: a.admittedAtMs });
+        const answer = adapter.parseResponse(request, await readAll(res.body));
+        // A 2xx that is not an answer (an HTML error page, cut or broken JSON) is an upstream failure, not a
+        // success to pass on and bill: the entry cools down like on a 5xx and the next one is tried.
+        if (!answer) return { kind: 'retry', reason: 'server_error', status: res.status, headers: sent.headers };
+        return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
       }
       const translator = adapter.createStream(request);
       const rest = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -112,14 +121,14 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
           const tail = translator.finish();
           if (translator.failure) return { kind: 'retry', reason: failureReason(translator.failure.code) };
           if (tail === null) return { kind: 'retry', reason: 'connection_error' };
-          return ok({ kind: 'stream', translator, held: [tail], rest: null, stop, admittedAtMs: a.admittedAtMs });
+          return ok({ kind: 'stream', translator, held: [tail], rest: null, stop, admittedAtMs: a.admittedAtMs, needles });
         }
         const out = translator.push(next.value);
         if (translator.failure) {
           stop();
           return { kind: 'retry', reason: failureReason(translator.failure.code) };
         }
-        if (out.length > 0) return ok({ kind: 'stream', translator, held: [out], rest, stop, admittedAtMs: a.admittedAtMs });
+        if (out.length > 0) return ok({ kind: 'stream', translator, held: [out], rest, stop, admittedAtMs: a.admittedAtMs, needles });
       }
     } catch (err) {
       trip();

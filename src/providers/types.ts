@@ -80,8 +80,9 @@ export interface ProviderAdapter {
   /** surfaces this protocol can serve; others are refused with 400 before any upstream call */
   readonly surfaces: readonly LlmSurface[];
   buildRequest(req: LlmRequest): UpstreamRequest;
-  /** a 2xx body → the client's answer and the usage it reports */
-  parseResponse(req: LlmRequest, body: Buffer): ClientAnswer;
+  /** a 2xx body → the client's answer and the usage it reports; null when the body is not an answer of this
+   *  protocol (HTML, broken JSON): the attempt then fails like a 5xx */
+  parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null;
   /** a final non-2xx body → an error in the client's protocol (secrets never pass). Which statuses are final
    *  (anything but 401/403/408/429/5xx) is decided once for every service by proxy/forward.ts. */
   mapError(req: LlmRequest, status: number, body: Buffer): ClientAnswer;

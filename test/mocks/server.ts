@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Fault, FaultOptions, MockOptions, MockUpstream, RecordedRequest } from './types';
+import type { CustomReply, Fault, FaultOptions, MockOptions, MockUpstream, RecordedRequest } from './types';
 
 export type MockReply =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
@@ -138,7 +138,8 @@ async function writeReply(
   const body = reply.kind === 'json' ? JSON.stringify(reply.body) : reply.body;
   const contentType = reply.kind === 'json' ? 'application/json' : reply.contentType;
   res.writeHead(reply.status, {
-    'content-type': contentType,
+    // an empty content type sends none (an upstream that labels nothing)
+    ...(contentType ? { 'content-type': contentType } : {}),
     'content-length': String(Buffer.byteLength(body)),
     ...headers,
   });
@@ -160,6 +161,11 @@ function statusReply(fault: Extract<Fault, { kind: 'status' }>, protocol: MockPr
   return { kind: 'json', status: fault.status, body: fault.body ?? protocol.errorBody(fault.status, req), headers };
 }
 
+function customReply(custom: CustomReply): MockReply {
+  if ('chunks' in custom) return { kind: 'stream', ...custom };
+  return { kind: 'raw', ...custom };
+}
+
 export async function startMockServer(protocol: MockProtocol, opts: MockOptions = {}): Promise<MockUpstream> {
   const requests: RecordedRequest[] = [];
   const faults = new FaultBook();
@@ -175,7 +181,8 @@ export async function startMockServer(protocol: MockProtocol, opts: MockOptions 
     }
     if (fault?.kind === 'delay') await sleep(fault.ms);
     if (res.destroyed) return;
-    const reply = fault?.kind === 'status' ? statusReply(fault, protocol, recorded) : protocol.handle(recorded);
+    const reply =
+      fault?.kind === 'status' ? statusReply(fault, protocol, recorded) : fault?.kind === 'reply' ? customReply(fault.reply(recorded)) : protocol.handle(recorded);
     reply.headers = { ...protocol.baseHeaders(), ...reply.headers };
     const extra = fault?.kind === 'headers' ? fault.headers : {};
     const dropAfter = fault?.kind === 'dropMidStream' ? fault.afterChunks : undefined;

@@ -10,7 +10,14 @@ export type Fault =
   /** Send `afterChunks` SSE events (or stream pieces), then destroy the socket. A JSON answer is cut in half. */
   | { kind: 'dropMidStream'; afterChunks: number }
   /** Answer normally with these extra headers (e.g. x-ratelimit-remaining-requests: 0). */
-  | { kind: 'headers'; headers: Record<string, string> };
+  | { kind: 'headers'; headers: Record<string, string> }
+  /** Answer with whatever `reply` builds from the request (an echo of its credential, a 200 HTML page…); see ./echo. */
+  | { kind: 'reply'; reply: (req: RecordedRequest) => CustomReply };
+
+/** A hand-built answer: one body, or stream pieces written one by one (`intervalMs` apart, so they arrive apart). */
+export type CustomReply =
+  | { status: number; contentType: string; body: string; headers?: Record<string, string> }
+  | { status: number; contentType: string; chunks: string[]; intervalMs?: number; headers?: Record<string, string> };
 
 export interface RecordedRequest {
   method: string;

@@ -59,11 +59,18 @@ describe('OpenAI adapter', () => {
 
   it('reads usage from an answer and passes its bytes back untouched', () => {
     const raw = Buffer.from('{"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}');
-    const answer = openai.parseResponse(request({}), raw);
+    const answer = openai.parseResponse(request({}), raw)!;
     expect(answer.body).toBe(raw);
     expect(answer.usage).toEqual({ promptTokens: 12, completionTokens: 3 });
-    const embeddings = openai.parseResponse(request({ surface: 'embeddings' }), Buffer.from('{"usage":{"prompt_tokens":7,"total_tokens":7}}'));
+    const embeddings = openai.parseResponse(request({ surface: 'embeddings' }), Buffer.from('{"usage":{"prompt_tokens":7,"total_tokens":7}}'))!;
     expect(embeddings.usage).toEqual({ promptTokens: 7, completionTokens: 0 });
+  });
+
+  it('16.4: a 2xx body that is not JSON (an HTML page, cut JSON) or not an object is no answer', () => {
+    for (const garbage of ['<!DOCTYPE html><html><body>502 Bad Gateway</body></html>', '{"id":"c1","choices":[', '"just a string"', '']) {
+      expect(openai.parseResponse(request({}), Buffer.from(garbage))).toBeNull();
+      expect(openai.parseResponse(request({ surface: 'embeddings' }), Buffer.from(garbage))).toBeNull();
+    }
   });
 
   it('maps an error body to the OpenAI shape, keeping status and redacting keys', () => {
@@ -120,7 +127,7 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
 
   it('answers in OpenAI shape naming the model that answered, with usage including cached input', () => {
     const message = fixture('response-text.anthropic.json');
-    const answer = anthropic.parseResponse(request({}), Buffer.from(message));
+    const answer = anthropic.parseResponse(request({}), Buffer.from(message))!;
     const parsed = JSON.parse(message);
     expect(answer.body).toMatchObject({ object: 'chat.completion', model: parsed.model });
     const u = parsed.usage;
@@ -128,6 +135,14 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
       promptTokens: u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
       completionTokens: u.output_tokens,
     });
+  });
+
+  it('16.4: a 2xx body that is not a Message (HTML, broken JSON) is no answer, native or translated', () => {
+    for (const garbage of ['<html><body>Service Unavailable</body></html>', '{"type":"message","content":[{"type":"te', '[]']) {
+      expect(anthropic.parseResponse(request({}), Buffer.from(garbage))).toBeNull();
+      expect(anthropic.parseResponse(request({ surface: 'messages' }), Buffer.from(garbage))).toBeNull();
+    }
+    expect(anthropic.parseResponse(request({}), Buffer.from('{"type":"message"}'))).toBeNull();
   });
 
   it('maps 529 overloaded to a 503 in OpenAI shape', () => {

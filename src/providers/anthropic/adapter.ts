@@ -61,15 +61,14 @@ function tokenUsage(usage: unknown): TokenUsage | null {
   return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
 }
 
-function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer {
+function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
   const parsed = parseJson(body);
-  if (req.surface === 'messages') return { status: 200, body, usage: isRecord(parsed) ? tokenUsage(parsed.usage) : null };
+  if (!isRecord(parsed)) return null;
+  if (req.surface === 'messages') return { status: 200, body, usage: tokenUsage(parsed.usage) };
   // token counting is free: the answer passes as it came, nothing is billed
   if (req.surface === 'count_tokens') return { status: 200, body, usage: null };
-  if (!isRecord(parsed) || !Array.isArray(parsed.content)) {
-    const error = { message: 'Anthropic returned an answer that is not a Message', type: 'server_error', code: 'bad_upstream_response', param: null };
-    return { status: 502, body: { error }, usage: null };
-  }
+  // Translation needs a Message; anything else is as useless to an OpenAI client as broken JSON.
+  if (!Array.isArray(parsed.content)) return null;
   const message = parsed as unknown as Anthropic.Message;
   if (req.surface === 'responses') {
     const id = req.responseId ?? responseItemId('resp');

@@ -50,13 +50,14 @@ function usageFrom(parsed: unknown): TokenUsage | null {
   return { promptTokens: usage.prompt_tokens, completionTokens: completion };
 }
 
-function parseResponse(_req: LlmRequest, body: Buffer): ClientAnswer {
-  let parsed: unknown = null;
+function parseResponse(_req: LlmRequest, body: Buffer): ClientAnswer | null {
+  let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    // Not ours to judge: the client receives the same bytes.
+    return null;
   }
+  if (!isRecord(parsed)) return null;
   // The original bytes go back: re-serialising an embeddings answer would cost more than it is worth.
   return { status: 200, body, usage: usageFrom(parsed) };
 }
