@@ -16,6 +16,7 @@ import { responseItemId } from '../providers/responses/objects';
 import { isRecord } from '../providers/anthropic/translation-error';
 import { estimatePromptTokens, estimateTokens } from '../providers/tokens';
 import { forward, type UpstreamAgents } from '../proxy/forward';
+import { needlesFor, scrubBytes, scrubJson, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { AttemptOutcome } from '../routing/router-types';
 import { admitModel, principalOf, positiveInt, refused } from './handlers';
 import type { ModelTarget, ResolvedModel } from './models';
@@ -116,7 +117,7 @@ export async function createResponse(ctx: AppContext, deps: Deps, agents: Upstre
     },
     onStreamEnd: async (served) => {
       const final = served.stream?.responseObject;
-      if (served.target.protocol !== 'openai' && final) await save(served, true, translatedId, final);
+      if (served.target.protocol !== 'openai' && final) await save(served, true, translatedId, scrubJson(final, served.needles));
     },
   });
 }
@@ -150,26 +151,28 @@ export async function operateOnResponse(ctx: AppContext, deps: Deps, agents: Ups
     const method = op === 'delete' ? 'DELETE' : 'GET';
     const served = await deps.router.route(
       { service: found.service, environment: principal.environment, model: found.model, quotaCost: { requests: 1, tokens: 0, creditsMicros: 0 }, pinnedEntryId: found.walletEntryId, maxAttempts: 1 },
-      async (a): Promise<AttemptOutcome<{ status: number; body: Buffer }>> => {
+      async (a): Promise<AttemptOutcome<{ status: number; body: Buffer; needles: SecretNeedles }>> => {
         const sent = await forward(agents, { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, path, found.model)), method, headers: { accept: 'application/json' }, body: null, signal: a.signal }, deps.clock.now());
         if (sent.kind !== 'ok') return sent;
         const bytes = await readAll(sent.value.body);
-        return { kind: 'ok', value: { status: sent.value.status, body: bytes }, status: sent.value.status };
+        // a 2xx that is not JSON (an HTML page) is an upstream failure, as on every /v1 call
+        if (sent.value.status < 300 && sent.value.status !== 204 && !parseObject(bytes)) return { kind: 'retry', reason: 'server_error', status: sent.value.status };
+        return { kind: 'ok', value: { status: sent.value.status, body: bytes, needles: needlesFor(a.secret) }, status: sent.value.status };
       },
       call,
     );
     ctx.res.setHeader('x-keywallet-provider-key', served.entry.id);
-    const { status, body } = served.value;
+    const { status, body, needles } = served.value;
     if (status >= 300) {
       const mapped = openaiAdapter.mapError({ surface: 'responses', body: {}, model: found.model, stream: false, clientWantsStreamUsage: false, clientHeaders: {}, anthropicVersion: '' }, status, body);
       ctx.status = mapped.status;
-      ctx.body = mapped.body;
+      ctx.body = scrubJson(mapped.body, needles);
       return;
     }
     if (op === 'delete') await store.remove(id, principal.userId);
     ctx.status = status;
     ctx.type = 'application/json';
-    ctx.body = body;
+    ctx.body = scrubBytes(body, needles);
   });
 }
 

@@ -47,6 +47,8 @@ export interface ServedAnswer {
   /** the JSON answer; null for a stream */
   answer: ClientAnswer | null;
   stream: StreamTranslator | null;
+  /** the serving entry's secret in all its forms: whatever is kept of a stream must be scrubbed of it too */
+  needles: SecretNeedles;
 }
 
 function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamRequest {
@@ -60,12 +62,16 @@ function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamReques
   }
 }
 
-/** The answer's bytes, scrubbed of the attempt's provider secret before any of them is sent. */
-function respondJson(ctx: AppContext, answer: ClientAnswer, needles: SecretNeedles): void {
+/** The answer as bytes scrubbed of the attempt's provider secret: what the client gets and what is kept. */
+function scrubbedAnswer(answer: ClientAnswer, needles: SecretNeedles): ClientAnswer & { body: Buffer } {
+  const bytes = Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(JSON.stringify(answer.body));
+  return { ...answer, body: scrubBytes(bytes, needles) };
+}
+
+function respondJson(ctx: AppContext, answer: ClientAnswer & { body: Buffer }): void {
   ctx.status = answer.status;
   ctx.res.setHeader('content-type', 'application/json; charset=utf-8'); // what ctx.type = 'json' sets, without the mime lookup
-  const bytes = Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(JSON.stringify(answer.body));
-  ctx.body = scrubBytes(bytes, needles);
+  ctx.body = answer.body;
 }
 
 /** The provider's own usage when it reported one; otherwise counted locally and marked estimated. */
@@ -124,11 +130,12 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
       };
     }, { pinnedEntryId: spec.pinnedEntryId });
     const { value, entry } = served.result;
-    const answered: ServedAnswer = { target: served.target, entry, answer: value.kind === 'answer' ? value.answer : null, stream: value.kind === 'stream' ? value.translator : null };
+    const answer = value.kind === 'answer' ? scrubbedAnswer(value.answer, value.needles) : null;
+    const answered: ServedAnswer = { target: served.target, entry, answer, stream: value.kind === 'stream' ? value.translator : null, needles: value.needles };
     await spec.onServed?.(answered);
 
     if (value.kind === 'answer') {
-      respondJson(ctx, value.answer, value.needles);
+      respondJson(ctx, answer!);
       if (value.answer.status < 300) account(call, prices, value.answer.usage, true, spec.promptTokensEstimate, '');
       await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
       return;

@@ -146,6 +146,13 @@ export function scrubBytes(data: Buffer, needles: SecretNeedles): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A JSON value with every match replaced in its serialised form; the same value when nothing matched. */
+export function scrubJson<T>(value: T, needles: SecretNeedles): T {
+  const bytes = Buffer.from(JSON.stringify(value));
+  const scrubbed = scrubBytes(bytes, needles);
+  return scrubbed === bytes ? value : (JSON.parse(scrubbed.toString()) as T);
+}
+
 /** A string with every match of a needle replaced (header values, short texts). */
 export function scrubText(text: string, needles: SecretNeedles): string {
   if (!needles.texts.some((t) => text.includes(t))) return text;

@@ -5,7 +5,7 @@
 import { TEST_BACKEND } from '../helpers/backend';
 import { startLlmEnv, type LlmTestEnv } from '../helpers/llm';
 import { addEntry, createService, uniqueSlug } from '../helpers/routing';
-import { findLeaks } from '../helpers/secret-scan';
+import { findLeaks, tableText } from '../helpers/secret-scan';
 import { fakeSecret } from '../helpers/fake-secrets';
 import { echo, parseSse, readBody, startRestMock, type MockUpstream } from '../mocks';
 
@@ -161,6 +161,37 @@ describe(`14.3 provider secrets echoed by an upstream never reach the client (${
     expectNoSecret(res.text);
   });
 
+  it('14.3 /v1/responses: an OpenAI answer echoing the key, and its later retrieval (GET) echoing it again', async () => {
+    env.openai.fail(echo.openaiResponse(echo.key), { times: 1 });
+    const created = await post('/v1/responses', { model: 'gpt-4o', input: 'x' });
+    expect(created.status).toBe(200);
+    const response = JSON.parse(created.text);
+    expect(response.output[0].content[0].text).toBe('Here it is: [redacted]');
+
+    env.openai.fail(echo.openaiResponse(echo.basicOfKey), { times: 1 });
+    const got = await fetch(`${env.gw.url}/v1/responses/${response.id}`, { headers: { authorization: `Bearer ${env.key}` } });
+    const gotText = await got.text();
+    seen.push(gotText);
+    expect(got.status).toBe(200);
+    expect(gotText).toContain('[redacted]');
+    expectNoSecret(created.text, gotText);
+  });
+
+  it('14.3 /v1/responses translated from Anthropic: the stream is scrubbed, and so is the response the gateway keeps', async () => {
+    env.anthropic.fail(echo.anthropicStream(echo.key), { times: 1 });
+    const sse = await post('/v1/responses', { model: 'anthropic/claude-haiku-4-5', input: 'x', stream: true });
+    expect(sse.status).toBe(200);
+    expectNoSecret(sse.text);
+    const completed = parseSse(sse.text).find((e) => e.event === 'response.completed');
+    const id = JSON.parse(completed!.data).response.id as string;
+    const kept = await fetch(`${env.gw.url}/v1/responses/${id}`, { headers: { authorization: `Bearer ${env.key}` } });
+    const keptText = await kept.text();
+    seen.push(keptText);
+    expect(kept.status).toBe(200);
+    expect(keptText).toContain('Here it is: [redacted]');
+    expectNoSecret(keptText);
+  });
+
   it('/v1 passes no upstream response header on, so none can echo the key (a guard: main already did not)', async () => {
     env.openai.fail(echo.openaiCompletion(() => 'fine', { headers: { 'x-echo-key': echo.key, 'x-echo-auth': echo.credentialHeader } }), { times: 1 });
     const res = await post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
@@ -239,5 +270,12 @@ describe(`14.3 provider secrets echoed by an upstream never reach the client (${
     expect(findLeaks(secrets, decodedViews(seen.join('\n')))).toEqual([]);
     expect(env.gw.logs.length).toBeGreaterThan(0);
     expect(findLeaks(secrets, decodedViews(env.gw.logs.join('')))).toEqual([]);
+  });
+
+  it('14.3 the responses the gateway keeps and the usage events carry no secret either', async () => {
+    await env.gw.deps.usage.flush();
+    const rows = { llm_responses: await tableText(env.gw.deps.db, 'llm_responses'), usage_events: await tableText(env.gw.deps.db, 'usage_events') };
+    expect(rows.llm_responses).toContain('[redacted]');
+    expect(findLeaks(secrets, { ...decodedViews(rows.llm_responses), usage: rows.usage_events })).toEqual([]);
   });
 });

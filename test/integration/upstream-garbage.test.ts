@@ -99,6 +99,27 @@ describe(`16.4 upstream nonsense is not success (${TEST_BACKEND})`, () => {
     expect(translated.json.error).toMatchObject({ code: 'upstream_failed', type: 'upstream_error' });
   });
 
+  it('16.4 /v1/responses: broken JSON on create, an HTML 200 on retrieval: each a 502, not an answer', async () => {
+    // every other openai entry is cooling down after the tests above
+    const broken = await env.addEntry('openai', { priority: 0 });
+    env.openai.fail(echo.brokenJson(), { credential: broken.secret, times: 1 });
+    const failed = await post('/v1/responses', { model: 'gpt-4o', input: 'x' });
+    expect(failed.status).toBe(502);
+    expect(failed.json.error.code).toBe('upstream_failed');
+    expect(await skippedAsCoolingDown('openai', broken.id)).toBe(true);
+
+    const fresh = await env.addEntry('openai', { priority: 0 });
+    const created = await post('/v1/responses', { model: 'gpt-4o', input: 'x' });
+    expect(created.status).toBe(200);
+    expect(created.headers.get('x-keywallet-provider-key')).toBe(fresh.id);
+    env.openai.fail(echo.htmlPage(), { credential: fresh.secret, times: 1 });
+    const got = await fetch(`${env.gw.url}/v1/responses/${created.json.id}`, { headers: { authorization: `Bearer ${env.key}` } });
+    const text = await got.text();
+    expect(got.status).toBe(502);
+    expect(JSON.parse(text).error.code).toBe('upstream_failed');
+    expect(text).not.toContain('<html>');
+  });
+
   describe('/proxy passes upstream bytes through (a guard: main already did)', () => {
     let rest: MockUpstream;
     let slug: string;

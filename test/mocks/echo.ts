@@ -109,6 +109,23 @@ export function embeddings(text: Reflect, opts: EchoOptions = {}): Fault {
   );
 }
 
+let responseSeq = 0;
+
+/** A Responses API object (create or retrieve) whose output text reflects the request. */
+export function openaiResponse(text: Reflect, opts: EchoOptions = {}): Fault {
+  return reply((req) =>
+    json(req, 200, {
+      id: `resp_echo${++responseSeq}`,
+      object: 'response',
+      created_at: 1,
+      status: 'completed',
+      model: modelOf(req, 'gpt-4o'),
+      output: [{ id: 'msg_echo', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: `Here it is: ${text(req)}`, annotations: [] }] }],
+      usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 },
+    }, opts),
+  );
+}
+
 // ---- Anthropic ----
 
 export function anthropicMessage(text: Reflect, opts: EchoOptions = {}): Fault {

@@ -141,6 +141,7 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
     for (const garbage of ['<html><body>Service Unavailable</body></html>', '{"type":"message","content":[{"type":"te', '[]']) {
       expect(anthropic.parseResponse(request({}), Buffer.from(garbage))).toBeNull();
       expect(anthropic.parseResponse(request({ surface: 'messages' }), Buffer.from(garbage))).toBeNull();
+      expect(anthropic.parseResponse(request({ surface: 'count_tokens' }), Buffer.from(garbage))).toBeNull();
     }
     expect(anthropic.parseResponse(request({}), Buffer.from('{"type":"message"}'))).toBeNull();
   });
