@@ -46,6 +46,7 @@ const envSchema = z.object({
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
   ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
+  UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -71,6 +72,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   upstreamTimeoutMs: number;
   anthropicVersion: string;
+  /** the largest file a multipart /v1 upload (audio, image edits) may carry; spooled to disk, never held in memory */
+  uploadLimitBytes: number;
   /** raw usage events older than this are deleted (daily rollups are kept); 0 keeps them forever */
   usageRetentionDays: number;
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
@@ -128,6 +131,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     anthropicVersion: e.ANTHROPIC_VERSION,
+    uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     warnings,
   };

@@ -35,6 +35,8 @@ export interface LlmCallSpec {
   pinnedEntryId?: string;
   /** the id a translated Responses answer gets */
   responseId?: string;
+  /** a multipart upload: the API path and the spooled form */
+  upload?: LlmRequest['upload'];
   /** told once an entry has answered, before the client has the answer (JSON) or more than its first bytes (stream) */
   onServed?: (served: ServedAnswer) => Promise<void>;
   /** told when a stream has ended (completed or not) */
@@ -70,7 +72,8 @@ function scrubbedAnswer(answer: ClientAnswer, needles: SecretNeedles): ClientAns
 
 function respondJson(ctx: AppContext, answer: ClientAnswer & { body: Buffer }): void {
   ctx.status = answer.status;
-  ctx.res.setHeader('content-type', 'application/json; charset=utf-8'); // what ctx.type = 'json' sets, without the mime lookup
+  // what ctx.type = 'json' sets, without the mime lookup; audio and text transcripts keep the upstream's own type
+  ctx.res.setHeader('content-type', answer.contentType ?? 'application/json; charset=utf-8');
   ctx.body = answer.body;
 }
 
@@ -121,6 +124,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
         clientHeaders: spec.clientHeaders,
         anthropicVersion: deps.config.anthropicVersion,
         responseId: spec.responseId,
+        upload: spec.upload,
       };
       const upstream = buildUpstream(target, request);
       const adapter = adapterFor(target.protocol);

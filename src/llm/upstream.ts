@@ -86,7 +86,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
     try {
       sent = await forward(
         input.agents,
-        { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, upstream.path, request.model)), method: upstream.method, headers: upstream.headers, body: upstream.body, signal },
+        { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, upstream.path, request.model)), method: upstream.method, headers: upstream.headers, body: typeof upstream.body === 'function' ? upstream.body() : upstream.body, signal },
         input.now(),
       );
     } catch (err) {
@@ -105,12 +105,22 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
         const answer = adapter.mapError(request, res.status, await readAll(res.body));
         return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
       }
+      if (request.surface === 'speech') {
+        // audio bytes go to the client as they come (the handler pipes them): nothing to read on the way
+        const contentType = String(res.headers['content-type'] ?? 'application/octet-stream');
+        return ok({ kind: 'answer', answer: { status: res.status, body: res.body, usage: null, contentType }, admittedAtMs: a.admittedAtMs });
+      }
       if (!request.stream) {
         const answer = adapter.parseResponse(request, await readAll(res.body));
+<<<<<<< HEAD
         // A 2xx that is not an answer (an HTML error page, cut or broken JSON) is an upstream failure, not a
         // success to pass on and bill: the entry cools down like on a 5xx and the next one is tried.
         if (!answer) return { kind: 'retry', reason: 'server_error', status: res.status, headers: sent.headers };
         return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
+=======
+        if (request.surface === 'audio' && res.headers['content-type']) answer.contentType = String(res.headers['content-type']);
+        return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs });
+>>>>>>> 7198d0a (Audio and image uploads streamed through (multipart spooled to a private temp file, a fresh body per attempt so fallback works), speech streamed back; UPLOAD_LIMIT_BYTES)
       }
       const translator = adapter.createStream(request);
       const rest = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;

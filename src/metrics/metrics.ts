@@ -20,7 +20,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const MAX_VALUES_PER_LABEL = 500;
 const MAX_LABEL_LENGTH = 128;
 
-export const SURFACES = ['chat', 'messages', 'embeddings', 'responses', 'count_tokens', 'completions', 'moderations', 'images', 'models', 'proxy'] as const;
+export const SURFACES = ['chat', 'messages', 'embeddings', 'responses', 'count_tokens', 'completions', 'moderations', 'images', 'audio', 'speech', 'models', 'proxy'] as const;
 export const UPSTREAM_OUTCOMES = [
   'ok',
   'rate_limited',

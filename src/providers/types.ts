@@ -7,7 +7,7 @@
 export type LlmProtocol = 'openai' | 'anthropic';
 
 /** The client-facing API a request came in on. */
-export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images';
+export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images' | 'audio' | 'speech';
 
 export interface TokenUsage {
   promptTokens: number;
@@ -30,6 +30,13 @@ export interface LlmRequest {
   anthropicVersion: string;
   /** the id a translated Responses answer gets (the gateway keeps translated responses itself) */
   responseId?: string;
+  /** a multipart upload (audio, image edits): the API path and the spooled form, sent with `model` replaced */
+  upload?: { path: string; form: UploadForm };
+}
+
+/** A multipart form that can be sent again for every attempt (llm/multipart.ts). */
+export interface UploadForm {
+  body(overrides: Record<string, string>): { headers: Record<string, string>; open: () => import('node:stream').Readable };
 }
 
 /** What leaves for the upstream; credentials are injected by the forwarder, never by the adapter. */
@@ -38,7 +45,8 @@ export interface UpstreamRequest {
   /** path under the service's base URL */
   path: string;
   headers: Record<string, string>;
-  body: string;
+  /** a multipart upload opens a fresh stream per attempt */
+  body: string | (() => import('node:stream').Readable);
 }
 
 /** A finished answer in the client's protocol. */
@@ -46,6 +54,8 @@ export interface ClientAnswer {
   status: number;
   body: unknown;
   usage: TokenUsage | null;
+  /** the upstream's own content type, where the answer is not JSON by nature (audio, transcripts as text) */
+  contentType?: string;
 }
 
 /** An upstream failure that ended a stream after it started (the status line was already sent). */

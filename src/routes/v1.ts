@@ -5,6 +5,7 @@ import { UpstreamAgents } from '../proxy/forward';
 import { chatBodyAccepts, embeddingsBodyAccepts, messagesBodyAccepts } from '../llm/body-checks';
 import { anthropicMessages, chatCompletions, completions, countMessageTokens, embeddings, listModelsForKey, openaiJsonSurface, retrieveModelForKey } from '../llm/handlers';
 import { ResponseStore } from '../llm/response-store';
+import { speech, uploadSurface } from '../llm/media';
 import { createResponse, operateOnResponse } from '../llm/responses';
 
 /**
@@ -64,6 +65,12 @@ export const completionsBody = z.looseObject({
 export const moderationsBody = z.looseObject({
   model: modelName.default('omni-moderation-latest'),
   input: z.union([z.string(), z.array(z.union([z.string(), z.looseObject({ type: z.string() })])).min(1)]),
+});
+
+export const speechBody = z.looseObject({
+  model: modelName,
+  input: z.string().min(1).max(4096),
+  voice: z.union([z.string().min(1).max(64), z.looseObject({ id: z.string() })]),
 });
 
 export const imagesBody = z.looseObject({
@@ -154,6 +161,22 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
     .route(
       { method: 'post', path: '/v1/images/generations', summary: 'OpenAI image generation (JSON answers: URLs or base64)', auth: 'gateway', body: imagesBody },
       (ctx, { body }) => openaiJsonSurface(ctx, deps, agents, 'images', body, body.prompt),
+    )
+    .route(
+      { method: 'post', path: '/v1/audio/transcriptions', summary: 'OpenAI transcription (multipart upload, streamed to disk, never held in memory)', auth: 'gateway' },
+      (ctx) => uploadSurface(ctx, deps, agents, '/v1/audio/transcriptions'),
+    )
+    .route(
+      { method: 'post', path: '/v1/audio/translations', summary: 'OpenAI audio translation to English (multipart upload)', auth: 'gateway' },
+      (ctx) => uploadSurface(ctx, deps, agents, '/v1/audio/translations'),
+    )
+    .route(
+      { method: 'post', path: '/v1/images/edits', summary: 'OpenAI image edits (multipart upload of images and a mask)', auth: 'gateway' },
+      (ctx) => uploadSurface(ctx, deps, agents, '/v1/images/edits'),
+    )
+    .route(
+      { method: 'post', path: '/v1/audio/speech', summary: 'OpenAI text to speech: the audio is streamed back as it is generated', auth: 'gateway', body: speechBody },
+      (ctx, { body }) => speech(ctx, deps, agents, body),
     )
     .route(
       {

@@ -2,7 +2,7 @@
  * One usage event per gateway request (/v1/*, /proxy), refused ones included. Mirrors the usage_events
  * table (migrations/001_initial.ts); the emitting request path fills it in, UsageWriter stores it.
  */
-export type UsageSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images' | 'models' | 'proxy';
+export type UsageSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images' | 'audio' | 'speech' | 'models' | 'proxy';
 
 export interface UsageEvent {
   /** when the request arrived, epoch milliseconds */

@@ -47,7 +47,7 @@ describe('OpenAI adapter', () => {
     const req = request({ stream: true, body: { model: 'alias', messages: [], stream: true, stream_options: { include_obfuscation: false }, temperature: 0.2 } });
     const built = openai.buildRequest(req);
     expect(built.path).toBe('/v1/chat/completions');
-    expect(JSON.parse(built.body)).toEqual({
+    expect(JSON.parse(built.body as string)).toEqual({
       model: 'concrete',
       messages: [],
       stream: true,
@@ -120,9 +120,9 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
     const old = anthropic.buildRequest(request({ body, anthropicVersion: '2023-06-01' }));
     expect(old.path).toBe('/v1/messages');
     expect(old.headers['anthropic-version']).toBe('2023-06-01');
-    expect(JSON.parse(old.body)).toMatchObject({ model: 'concrete', system: 'be brief', temperature: 0.5, max_tokens: 4096 });
+    expect(JSON.parse(old.body as string)).toMatchObject({ model: 'concrete', system: 'be brief', temperature: 0.5, max_tokens: 4096 });
     const recent = anthropic.buildRequest(request({ body, anthropicVersion: '2026-10-21' }));
-    expect(JSON.parse(recent.body).temperature).toBeUndefined();
+    expect(JSON.parse(recent.body as string).temperature).toBeUndefined();
   });
 
   it('answers in OpenAI shape naming the model that answered, with usage including cached input', () => {
@@ -184,7 +184,7 @@ describe('Anthropic adapter, native /v1/messages', () => {
     });
     const built = anthropic.buildRequest(req);
     expect(built.headers).toMatchObject({ 'anthropic-version': '2026-10-21', 'anthropic-beta': 'prompt-caching-2024-07-31' });
-    expect(JSON.parse(built.body)).toEqual({ model: 'concrete', max_tokens: 10, messages: [], temperature: 1 });
+    expect(JSON.parse(built.body as string)).toEqual({ model: 'concrete', max_tokens: 10, messages: [], temperature: 1 });
     expect(anthropic.buildRequest(request({ surface: 'messages' })).headers['anthropic-version']).toBe('2023-06-01');
   });
 

@@ -24,10 +24,16 @@ const PATHS = {
   responses: '/v1/responses',
   moderations: '/v1/moderations',
   images: '/v1/images/generations',
+  audio: '/v1/audio/transcriptions',
+  speech: '/v1/audio/speech',
 } as const;
 
 function buildRequest(req: LlmRequest): UpstreamRequest {
   if (req.surface === 'messages' || req.surface === 'count_tokens') throw new Error('the OpenAI protocol has no Messages API');
+  if (req.upload) {
+    const form = req.upload.form.body({ model: req.model });
+    return { method: 'POST', path: req.upload.path, headers: { ...form.headers, accept: 'application/json' }, body: form.open };
+  }
   const body: Record<string, unknown> = { ...req.body, model: req.model };
   if ((req.surface === 'chat' || req.surface === 'completions') && req.stream) {
     // Billing needs the provider's own count; the client's stream_options are kept otherwise.
@@ -146,7 +152,7 @@ function isUsageOnlyFrame(frame: string): boolean {
 
 export const openaiAdapter: ProviderAdapter = {
   protocol: 'openai',
-  surfaces: ['chat', 'completions', 'embeddings', 'responses', 'moderations', 'images'],
+  surfaces: ['chat', 'completions', 'embeddings', 'responses', 'moderations', 'images', 'audio', 'speech'],
   buildRequest,
   parseResponse,
   mapError,
