@@ -3,6 +3,7 @@
  * targets in fallback order, one upstream attempt per wallet entry, then the answer as JSON or as a stream,
  * with tokens and cost put on the call for the usage event, the credit settlement and token quotas.
  */
+import { Readable } from 'node:stream';
 import type { Deps } from '../deps';
 import { runGatewayCall, type GatewayCall } from '../gateway/call';
 import type { AppContext } from '../http/context';
@@ -64,13 +65,17 @@ function buildUpstream(target: ModelTarget, request: LlmRequest): UpstreamReques
   }
 }
 
-/** The answer as bytes scrubbed of the attempt's provider secret: what the client gets and what is kept. */
-function scrubbedAnswer(answer: ClientAnswer, needles: SecretNeedles): ClientAnswer & { body: Buffer } {
+/**
+ * The answer as bytes scrubbed of the attempt's provider secret: what the client gets and what is kept. Generated
+ * audio (a stream of encoded sound, not text) passes as it comes.
+ */
+function scrubbedAnswer(answer: ClientAnswer, needles: SecretNeedles): ClientAnswer & { body: Buffer | Readable } {
+  if (answer.body instanceof Readable) return answer as ClientAnswer & { body: Readable };
   const bytes = Buffer.isBuffer(answer.body) ? answer.body : Buffer.from(JSON.stringify(answer.body));
   return { ...answer, body: scrubBytes(bytes, needles) };
 }
 
-function respondJson(ctx: AppContext, answer: ClientAnswer & { body: Buffer }): void {
+function respondJson(ctx: AppContext, answer: ClientAnswer & { body: Buffer | Readable }): void {
   ctx.status = answer.status;
   // what ctx.type = 'json' sets, without the mime lookup; audio and text transcripts keep the upstream's own type
   ctx.res.setHeader('content-type', answer.contentType ?? 'application/json; charset=utf-8');

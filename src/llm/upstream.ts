@@ -108,19 +108,20 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
       if (request.surface === 'speech') {
         // audio bytes go to the client as they come (the handler pipes them): nothing to read on the way
         const contentType = String(res.headers['content-type'] ?? 'application/octet-stream');
-        return ok({ kind: 'answer', answer: { status: res.status, body: res.body, usage: null, contentType }, admittedAtMs: a.admittedAtMs });
+        return ok({ kind: 'answer', answer: { status: res.status, body: res.body, usage: null, contentType }, admittedAtMs: a.admittedAtMs, needles });
       }
       if (!request.stream) {
-        const answer = adapter.parseResponse(request, await readAll(res.body));
-<<<<<<< HEAD
+        const bytes = await readAll(res.body);
+        const contentType = String(res.headers['content-type'] ?? '');
+        // transcripts asked for as text, srt or vtt are not JSON, and need not be
+        if (request.surface === 'audio' && !/json/i.test(contentType)) {
+          return ok({ kind: 'answer', answer: { status: res.status, body: bytes, usage: null, contentType: contentType || 'text/plain' }, admittedAtMs: a.admittedAtMs, needles });
+        }
+        const answer = adapter.parseResponse(request, bytes);
         // A 2xx that is not an answer (an HTML error page, cut or broken JSON) is an upstream failure, not a
         // success to pass on and bill: the entry cools down like on a 5xx and the next one is tried.
         if (!answer) return { kind: 'retry', reason: 'server_error', status: res.status, headers: sent.headers };
         return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
-=======
-        if (request.surface === 'audio' && res.headers['content-type']) answer.contentType = String(res.headers['content-type']);
-        return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs });
->>>>>>> 7198d0a (Audio and image uploads streamed through (multipart spooled to a private temp file, a fresh body per attempt so fallback works), speech streamed back; UPLOAD_LIMIT_BYTES)
       }
       const translator = adapter.createStream(request);
       const rest = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
