@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { setSessionLostHandler } from '../lib/api/client';
-import { SESSION_QUERY_KEY, useLogout, useSession } from '../lib/session';
+import { markSessionLost, SESSION_QUERY_KEY, useLogout, useSession } from '../lib/session';
 import { TIME_PRESETS, useTimeRange, type TimePreset } from '../lib/time-range';
 import { featureRoutes } from './routes';
 
@@ -30,16 +30,15 @@ export function Layout() {
   const location = useLocation();
   const queryClient = useQueryClient();
 
-  // a 401 from any call means the session ended (expired, logged out elsewhere, password changed):
-  // back to the login page, which brings the user back here afterwards
+  // a 401 from any call means the session ended (expired, logged out elsewhere, password changed): forgetting
+  // it sends RequireSession to the login page, which brings the user back to this page afterwards
   useEffect(() => {
     setSessionLostHandler(() => {
-      const here = window.location.pathname.replace(/^\/console/, '') + window.location.search;
+      markSessionLost();
       queryClient.setQueryData(SESSION_QUERY_KEY, null);
-      navigate(`/login?expired=1&next=${encodeURIComponent(here || '/')}`, { replace: true });
     });
     return () => setSessionLostHandler(null);
-  }, [navigate, queryClient]);
+  }, [queryClient]);
 
   useEffect(() => {
     document.getElementById('page-title')?.focus();

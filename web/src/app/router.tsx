@@ -1,6 +1,6 @@
 import { lazy, Suspense, type ComponentType } from 'react';
 import { createBrowserRouter, Navigate, useLocation } from 'react-router';
-import { useSession } from '../lib/session';
+import { wasSessionLost, useSession } from '../lib/session';
 import type { FeatureRoute } from '../lib/routes';
 import { Loading } from '../components/Page';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -22,7 +22,7 @@ function RequireSession() {
   const location = useLocation();
   if (session.isPending) return <Loading what="Checking your session" />;
   if (session.error) return <ErrorMessage error={session.error} />;
-  if (!session.data) return <Navigate to={`/login?next=${currentPlace(location)}`} replace />;
+  if (!session.data) return <Navigate to={`/login?${wasSessionLost() ? 'expired=1&' : ''}next=${currentPlace(location)}`} replace />;
   if (session.data.user.mustChangePassword) return <Navigate to={`/change-password?next=${currentPlace(location)}`} replace />;
   return <Layout />;
 }

@@ -1,8 +1,13 @@
 import type { FeatureRoute } from '../lib/routes';
 import { routes as wallet } from '../features/wallet/routes';
 import { routes as keys } from '../features/keys/routes';
-import { routes as users } from '../features/users/routes';
 import { routes as quickstart } from '../features/quickstart/routes';
+import { routes as users } from '../features/users/routes';
+import { routes as plans } from '../features/plans/routes';
+import { routes as services } from '../features/services/routes';
+import { routes as models } from '../features/models/routes';
+import { routes as routing } from '../features/routing/routes';
+import { routes as audit } from '../features/audit/routes';
 import { routes as system } from '../features/system/routes';
 
 /**
@@ -10,4 +15,15 @@ import { routes as system } from '../features/system/routes';
  * route is); the layout builds the navigation from them, filtered by the user's role. A feature that adds a
  * page with path '' replaces the home page of links (app/HomeLinks.tsx).
  */
-export const featureRoutes: FeatureRoute[] = [...wallet, ...keys, ...quickstart, ...users, ...system];
+export const featureRoutes: FeatureRoute[] = [
+  ...wallet,
+  ...keys,
+  ...quickstart,
+  ...users,
+  ...plans,
+  ...services,
+  ...models,
+  ...routing,
+  ...audit,
+  ...system,
+];

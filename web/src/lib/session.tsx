@@ -10,6 +10,15 @@ export interface Session {
 
 export const SESSION_QUERY_KEY = ['session'] as const;
 
+/** Set when a call found the session gone (401), so the login page can say why the user is there. */
+let lostWhileInUse = false;
+export function markSessionLost(): void {
+  lostWhileInUse = true;
+}
+export function wasSessionLost(): boolean {
+  return lostWhileInUse;
+}
+
 /** The console session from GET /auth/session: null when there is none (401). Keeps the CSRF token for the client. */
 async function fetchSession(): Promise<Session | null> {
   const { data, error, response } = await api.GET('/auth/session');
@@ -32,6 +41,7 @@ export function useLogin() {
   return useMutation({
     mutationFn: (body: { email: string; password: string }) => unwrap<Session>(api.POST('/auth/session', { body })),
     onSuccess: (session) => {
+      lostWhileInUse = false;
       queryClient.clear();
       setCsrfToken(session.csrfToken);
       queryClient.setQueryData(SESSION_QUERY_KEY, session);
