@@ -9,11 +9,14 @@
  * With BENCH_DATABASE_URL a scratch database is created next to the given one and dropped afterwards.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { createDatabase, migrateLatest, Db } from '../src/store/db';
 import { createLogger } from '../src/logger';
 import { createMetrics } from '../src/metrics/metrics';
-import { UsageWriter } from '../src/usage/writer';
+import { createSpoolWriter } from '../src/usage/ledger';
 import type { UsageEvent } from '../src/usage/event';
 
 const N = Number(process.argv[2] ?? 100_000);
@@ -50,7 +53,8 @@ async function run(label: string, db: Db): Promise<void> {
   await migrateLatest(db);
   const metrics = createMetrics({ collectDefault: false });
   const maxBatch = Number(process.env.BENCH_MAX_BATCH) || undefined;
-  const writer = new UsageWriter({ db, logger: createLogger('warn'), metrics, retentionDays: 0, maxBatch });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-bench-spool-'));
+  const writer = createSpoolWriter({ db, logger: createLogger('warn'), metrics, retentionDays: 0, maxBatch, dir, maxEvents: N * 2 });
   const now = Date.now();
   const events = Array.from({ length: N }, (_, i) => event(i, now));
   const t0 = process.hrtime.bigint();
@@ -59,6 +63,7 @@ async function run(label: string, db: Db): Promise<void> {
   await writer.flush();
   const t2 = process.hrtime.bigint();
   await writer.close();
+  fs.rmSync(dir, { recursive: true, force: true });
   const [{ n }] = await db('usage_events').count({ n: '*' });
   const recordNs = Number(t1 - t0) / N;
   const seconds = Number(t2 - t0) / 1e9;

@@ -7,6 +7,8 @@
  * reports over IPC. (bench/usage-writer.ts is the usage writer's own stand-alone command-line bench.)
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { UsageEvent } from '../src/usage/event';
@@ -14,7 +16,7 @@ import type { UsageEvent } from '../src/usage/event';
 const DIST = path.resolve(__dirname, '../dist/src');
 /* The built code, as the gateway runs it; types from the sources it was built from. */
 const { createDatabase, migrateLatest } = require(`${DIST}/store/db`) as typeof import('../src/store/db');
-const { UsageWriter } = require(`${DIST}/usage/writer`) as typeof import('../src/usage/writer');
+const { createSpoolWriter } = require(`${DIST}/usage/ledger`) as typeof import('../src/usage/ledger');
 const { createMetrics } = require(`${DIST}/metrics/metrics`) as typeof import('../src/metrics/metrics');
 const { createLogger } = require(`${DIST}/logger`) as typeof import('../src/logger');
 
@@ -55,7 +57,9 @@ async function main(): Promise<void> {
   await migrateLatest(db);
   const count = async () => Number((await db('usage_events').count({ n: '*' }))[0].n);
   const before = await count();
-  const writer = new UsageWriter({ db, logger: createLogger('warn'), metrics: createMetrics(), maxBuffered: EVENTS * 2 + 2 });
+  // the ledger as the embedded default runs it: every event through the spool file, then into the database
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-bench-spool-'));
+  const writer = createSpoolWriter({ db, logger: createLogger('warn'), metrics: createMetrics(), dir: spoolDir, maxEvents: EVENTS * 2 + 2 });
   const events = makeEvents(EVENTS);
   const started = performance.now();
   for (const event of events) writer.record(event);
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const written = (await count()) - before;
   await writer.close();
+  fs.rmSync(spoolDir, { recursive: true, force: true });
   await db.destroy();
   process.send?.({ type: 'result', events: EVENTS, written, seconds, eventsPerSecond: written / seconds });
 }

@@ -3,6 +3,7 @@ import * as m001 from './001_initial';
 import * as m002 from './002_token_version';
 import * as m004 from './004_usage_hourly';
 import * as m005 from './005_console_sessions';
+import * as m006 from './006_usage_event_id';
 import * as m009 from './009_llm_responses';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
@@ -11,6 +12,7 @@ const migrations: Record<string, Knex.Migration> = {
   '002_token_version': m002,
   '004_usage_hourly': m004,
   '005_console_sessions': m005,
+  '006_usage_event_id': m006,
   '009_llm_responses': m009,
 };
 

@@ -45,6 +45,11 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(90),
+  USAGE_SPOOL_MAX_EVENTS: z.coerce.number().int().min(1000).max(100_000_000).default(1_000_000),
+  USAGE_STREAM_MAX_EVENTS: z.coerce.number().int().min(1000).max(100_000_000).default(1_000_000),
+  USAGE_SPOOL_FSYNC_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  USAGE_CLAIM_IDLE_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  USAGE_CLOSE_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
   UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
 });
@@ -76,6 +81,8 @@ export interface Config {
   uploadLimitBytes: number;
   /** raw usage events older than this are deleted (daily rollups are kept); 0 keeps them forever */
   usageRetentionDays: number;
+  /** the usage ledger's durable logs (usage/spool.ts, usage/stream.ts): bounds, fsync period, claim idle, close deadline */
+  usageLedger: { spoolMaxEvents: number; streamMaxEvents: number; spoolFsyncMs: number; claimIdleMs: number; closeTimeoutMs: number };
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
   warnings: string[];
 }
@@ -133,6 +140,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     anthropicVersion: e.ANTHROPIC_VERSION,
     uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
+    usageLedger: {
+      spoolMaxEvents: e.USAGE_SPOOL_MAX_EVENTS,
+      streamMaxEvents: e.USAGE_STREAM_MAX_EVENTS,
+      spoolFsyncMs: e.USAGE_SPOOL_FSYNC_MS,
+      claimIdleMs: e.USAGE_CLAIM_IDLE_MS,
+      closeTimeoutMs: e.USAGE_CLOSE_TIMEOUT_MS,
+    },
     warnings,
   };
 }

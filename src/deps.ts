@@ -13,10 +13,12 @@ import { WalletService } from './wallet/service';
 import { createRouter } from './routing/create';
 import type { Router } from './routing/router';
 import { LlmCatalog } from './llm/catalog';
-import { UsageWriter } from './usage/writer';
+import type { UsageWriter } from './usage/writer';
+import { createUsageLedger } from './usage/ledger';
 import { createGatewayKeyVerifier, GatewayKeyVerifier } from './keys/verify';
 import { createLimitService, LimitService } from './limits/service';
 import { ConsoleSessions } from './auth/console-sessions';
+import { ResilientCounters } from './limits/resilient-counters';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -29,7 +31,7 @@ export interface Deps {
   // capability services: one field each (construction below, at the matching anchor)
   /** rate limits and credit budgets: admit / settle / refund around every gateway call (limits/service.ts) */
   limits: LimitService;
-  /** batched, never-blocking usage event writer with daily rollups and retention (usage/writer.ts) */
+  /** the usage ledger: durable log (Redis stream / spool file) → PostgreSQL, with daily rollups and retention (usage/) */
   usage: UsageWriter;
   /** gateway-key verification and the /v1 + /proxy guard (keys/verify.ts) */
   keys: GatewayKeyVerifier;
@@ -55,6 +57,8 @@ export interface DepsOverrides {
   /** PGlite directory for the embedded default; tests pass nothing to keep it in memory */
   pgliteDir?: string | null;
   kvPrefix?: string;
+  /** the usage spool's folder (default DATA_DIR/usage-spool); tests give each gateway its own */
+  usageSpoolDir?: string;
 }
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
@@ -90,12 +94,14 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   // capability services: construct each here, in dependency order, one or two lines each
   deps.services = await ServiceRegistry.start(deps);
   deps.wallet = await WalletService.start(deps);
-  deps.router = await createRouter(deps);
+  // the request path's one Redis outage guard (timeout, circuit, per-node fallback), shared by limits and routing
+  const counters = new ResilientCounters(kv, logger);
+  deps.router = await createRouter({ ...deps, counters });
   deps.llm = await LlmCatalog.start(deps);
-  deps.limits = await createLimitService(deps);
+  deps.limits = await createLimitService(deps, undefined, counters);
   deps.closers.push(() => deps.limits.close());
-  deps.usage = new UsageWriter({ db, logger, metrics: deps.metrics, clock: deps.clock, retentionDays: config.usageRetentionDays });
-  deps.closers.push(() => deps.usage.close()); // runs before db.destroy: a graceful shutdown loses no event
+  deps.usage = createUsageLedger({ ...deps, spoolDir: overrides.usageSpoolDir, redisAvailable: () => !counters.degraded });
+  deps.closers.push(() => deps.usage.close()); // before db.destroy and kv.close: writes what it can, the rest stays durable
   deps.keys = await createGatewayKeyVerifier(deps);
   deps.consoleSessions = new ConsoleSessions(db, deps.clock, { ...config.consoleSession, secret: config.jwt.secret });
   return deps;

@@ -110,12 +110,13 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     }),
   };
 
-  const finish = (status: number, errorCode: string | null) => {
+  /** Records the usage event and the metrics; `durable` resolves once the event is stored (see UsageWriter.record). */
+  const finish = (status: number, errorCode: string | null): { costMicros: number; durable: Promise<void> } => {
     // Billed when an upstream answered something other than a server error (a 4xx may still cost the provider);
     // refused, failed-over-everything and gateway errors cost nothing.
     const billable = status < 400 || (status < 500 && call.attempts > 0);
     const costMicros = billable ? call.costMicros ?? opts.cost?.(call) ?? 0 : 0;
-    deps.usage.record({
+    const durable = deps.usage.record({
       ts: startedAt,
       requestId: call.requestId,
       gatewayKeyId: principal.keyId,
@@ -147,14 +148,19 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
       m.costUsd.labels(service, call.model ?? 'none').inc(costMicros / 1e6);
       m.userCostUsd.labels(principal.userId).inc(costMicros / 1e6);
     }
-    return costMicros;
+    return { costMicros, durable };
   };
 
-  const refused = (err: unknown) => {
-    finish(err instanceof AppError ? err.status : 500, err instanceof AppError ? err.code : 'internal_error');
+  // The answer leaves only once its usage event is stored: a process killed right after answering loses nothing.
+  const refused = async (err: unknown) => {
+    await finish(err instanceof AppError ? err.status : 500, err instanceof AppError ? err.code : 'internal_error').durable;
     return err;
   };
-  if (!opts.admitWhenRouting) await call.admission.settled().catch((err) => Promise.reject(refused(err)));
+  if (!opts.admitWhenRouting) {
+    await call.admission.settled().catch(async (err) => {
+      throw await refused(err);
+    });
+  }
 
   let outcome: void | { done: Promise<void> };
   try {
@@ -167,26 +173,30 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     try {
       admission = await call.admission.settled();
     } catch (refusal) {
-      throw refused(refusal);
+      throw await refused(refusal);
     }
     const status = err instanceof AppError ? err.status : 500;
-    const cost = finish(status, err instanceof AppError ? err.code : 'internal_error');
+    const { costMicros: cost, durable } = finish(status, err instanceof AppError ? err.code : 'internal_error');
     if (cost > 0) deps.limits.settle(admission, { tokens: call.promptTokens + call.completionTokens, costMicros: cost });
     else deps.limits.refund(admission);
+    await durable;
     throw err;
   }
   const admission = await call.admission.settled(); // admitted by now (the handler routed, or the line above)
 
+  // The event and the settlement go out in the same turn: on Redis, one script call carries both.
   const settle = () => {
-    const cost = finish(ctx.status, null);
+    const { costMicros: cost, durable } = finish(ctx.status, null);
     deps.limits.settle(admission, { tokens: call.promptTokens + call.completionTokens, costMicros: cost });
+    return durable;
   };
   if (outcome && 'done' in outcome) {
+    // a stream has ended by now: its event is stored right after its last byte rather than before it
     outcome.done.then(settle, (err) => {
       call.errorCode ??= err instanceof AppError ? err.code : 'stream_failed';
-      settle();
+      return settle();
     });
   } else {
-    settle();
+    await settle();
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../logger';
 import type { AdmitResult, CounterAdjustment, CounterCheck, KvStore } from '../store/kv';
+import { guardedStore } from './guarded-store';
 import { MemoryKvStore } from '../store/memory-kv';
 
 export type CounterStore = 'shared' | 'local';
@@ -45,6 +46,7 @@ export class ResilientCounters {
   private readonly warnIntervalMs: number;
   private failedAt: number | null = null;
   private lastWarnAt = -Infinity;
+  private lastRecoveryLog = -Infinity;
   private readonly waiting = new Set<Waiting>();
   private watchdog: NodeJS.Timeout | null = null;
 
@@ -54,10 +56,20 @@ export class ResilientCounters {
     this.warnIntervalMs = opts.warnIntervalMs ?? 60_000;
   }
 
-  /** True while the last attempt to reach the shared store failed: rate limits are per node, credits refused. */
+  /**
+   * True while the shared store's connection is down or the last attempt to reach it failed: rate limits and quotas
+   * are per node, credits refused.
+   */
   get degraded(): boolean {
-    return this.failedAt !== null;
+    return this.failedAt !== null || !this.shared.isConnected();
   }
+
+  /**
+   * The shared store behind this same guard, for the request path's other calls (wallet-entry quotas, cooldowns):
+   * each fails with StoreUnreachableError at once while the connection is down or the circuit is open, and after
+   * timeoutMs at most otherwise — never waiting in the client's offline queue.
+   */
+  readonly store: KvStore = guardedStore(this);
 
   /**
    * Throws StoreUnreachableError when the shared store's connection is down, or the call fails, times out, or one
@@ -87,12 +99,20 @@ export class ResilientCounters {
     await this.local.close();
   }
 
-  private guard<T>(call: () => Promise<T>): Promise<T> {
+  /** The underlying shared store (what `store` guards). */
+  get unguarded(): KvStore {
+    return this.shared;
+  }
+
+  /** Runs one shared-store call under the guard: connection state, circuit, timeout. */
+  guard<T>(call: () => Promise<T>): Promise<T> {
     if (this.shared.kind === 'memory') return call();
+    // A lost connection is refused without tripping the circuit: once the client has reconnected (it retries every
+    // 100 ms) the next call goes through, so a node is back on the shared counters as soon as Redis is.
+    if (!this.shared.isConnected()) return Promise.reject(this.failed(new Error('not connected'), false));
     if (this.failedAt !== null && performance.now() - this.failedAt < this.probeIntervalMs) {
       return Promise.reject(new StoreUnreachableError(new Error('circuit open')));
     }
-    if (!this.shared.isConnected()) return Promise.reject(this.failed(new Error('not connected')));
     return new Promise<T>((resolve, reject) => {
       const waiting: Waiting = { startedAt: performance.now(), fail: (err) => reject(this.failed(err)) };
       this.waiting.add(waiting);
@@ -100,8 +120,9 @@ export class ResilientCounters {
       call().then(
         (result) => {
           if (!this.waiting.delete(waiting)) return; // already timed out
-          if (this.failedAt !== null) {
+          if (this.failedAt !== null || this.lastWarnAt > this.lastRecoveryLog) {
             this.failedAt = null;
+            this.lastRecoveryLog = performance.now();
             this.logger.info('limits: the shared counter store is reachable again; cluster-wide limits restored');
           }
           resolve(result);
@@ -134,10 +155,11 @@ export class ResilientCounters {
     this.watchdog.unref();
   }
 
-  private failed(err: unknown): StoreUnreachableError {
-    this.failedAt = performance.now();
-    if (this.failedAt - this.lastWarnAt >= this.warnIntervalMs) {
-      this.lastWarnAt = this.failedAt;
+  private failed(err: unknown, trip = true): StoreUnreachableError {
+    const now = performance.now();
+    if (trip) this.failedAt = now;
+    if (now - this.lastWarnAt >= this.warnIntervalMs) {
+      this.lastWarnAt = now;
       this.logger.warn(
         { reason: (err as Error)?.message },
         'limits: the shared counter store is unreachable; rate limits are enforced per node, credit-limited requests are refused',

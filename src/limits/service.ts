@@ -54,9 +54,10 @@ export class LimitService {
   private readonly counters: ResilientCounters;
   private readonly closed = new WeakSet<Admission>();
 
-  constructor(private readonly deps: LimitDeps, opts: ResilienceOptions = {}) {
+  /** `counters`: the request path's outage guard when it is shared with the router (deps.ts); else one of its own. */
+  constructor(private readonly deps: LimitDeps, opts: ResilienceOptions = {}, counters?: ResilientCounters) {
     this.allowances = new AllowanceCache(deps.db);
-    this.counters = new ResilientCounters(deps.kv, deps.logger, opts);
+    this.counters = counters ?? new ResilientCounters(deps.kv, deps.logger, opts);
   }
 
   /** True while the shared counter store is unreachable (rate limits per node, credit-limited callers refused). */
@@ -243,8 +244,8 @@ export class LimitService {
 }
 
 /** Builds the service and subscribes it to plan and credit changes (boot waits at most 5 s for the subscription). */
-export async function createLimitService(deps: LimitDeps, opts?: ResilienceOptions): Promise<LimitService> {
-  const service = new LimitService(deps, opts);
+export async function createLimitService(deps: LimitDeps, opts?: ResilienceOptions, counters?: ResilientCounters): Promise<LimitService> {
+  const service = new LimitService(deps, opts, counters);
   const listening = service.listen();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([

@@ -256,6 +256,16 @@ export function createMetrics(opts: MetricsOptions = {}) {
       ['entry_id', 'service'],
     ),
     usageQueueDepth: gauge('keywallet_usage_queue_depth', 'Usage events waiting to be written.', []),
+    usageBacklog: gauge(
+      'keywallet_usage_backlog_events',
+      'Usage events held durably (spool file in DATA_DIR, or the Redis stream) and not yet in PostgreSQL, by store.',
+      ['store'],
+    ),
+    usageBacklogLimit: gauge(
+      'keywallet_usage_backlog_limit_events',
+      'The most usage events the spool file or the Redis stream holds; beyond it new events are dropped and counted.',
+      ['store'],
+    ),
     usageWritten: counter('keywallet_usage_events_written_total', 'Usage events written to the database.', []),
     usageDropped: counter(
       'keywallet_usage_events_dropped_total',

@@ -2,6 +2,7 @@ import type { Deps } from '../deps';
 import { walletCandidates } from './candidates';
 import { CooldownTracker } from './cooldown';
 import { Router } from './router';
+import type { ResilientCounters } from '../limits/resilient-counters';
 import { WALLET_CHANNEL } from '../wallet/service';
 
 /**
@@ -9,15 +10,19 @@ import { WALLET_CHANNEL } from '../wallet/service';
  * remembers of an entry's quota dropped when the entry changes.
  */
 export async function createRouter(
-  deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'metrics' | 'kv' | 'services' | 'wallet'>,
+  deps: Pick<Deps, 'config' | 'clock' | 'logger' | 'metrics' | 'kv' | 'services' | 'wallet'> & { counters?: ResilientCounters },
 ): Promise<Router> {
-  const cooldowns = new CooldownTracker(deps.kv, deps.clock, deps.logger);
+  // Redis calls on the request path go through the one outage guard: quotas fall back to per-node counts, cooldowns
+  // to this node's own knowledge, and nothing waits in the client's offline queue.
+  const kv = deps.counters?.store ?? deps.kv;
+  const cooldowns = new CooldownTracker(kv, deps.clock, deps.logger);
   await cooldowns.start();
   const router = new Router({
     clock: deps.clock,
     logger: deps.logger,
     metrics: deps.metrics,
-    kv: deps.kv,
+    kv,
+    localKv: deps.counters?.local,
     services: deps.services,
     wallet: deps.wallet,
     candidates: walletCandidates(deps.wallet),

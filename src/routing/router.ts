@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { Metrics } from '../metrics/metrics';
 import type { Service } from '../services/service';
 import type { KvStore } from '../store/kv';
+import { StoreUnreachableError } from '../limits/resilient-counters';
 import type { CandidateSource } from './candidates';
 import type { CooldownSnapshot, CooldownTracker } from './cooldown';
 import { allAttemptsFailed, decisionText, noProviderKey } from './decision';
@@ -30,7 +31,10 @@ export interface RouterDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** the shared store, behind the request path's outage guard (ResilientCounters.store) */
   kv: KvStore;
+  /** where wallet-entry quotas are counted while the shared store is unreachable (per node, like rate limits) */
+  localKv?: KvStore;
   services: { get(slug: string): Service | undefined };
   wallet: RouterWallet;
   candidates: CandidateSource;
@@ -77,14 +81,15 @@ export class Router {
       if (leftBecause) this.deps.metrics.fallbacks.labels(service.slug, leftBecause).inc();
       leftBecause = null;
       const admittedAtMs = this.deps.clock.now();
-      if (!(await this.takeQuota(entry, req.quotaCost, admittedAtMs, call))) {
+      const quotaKv = await this.takeQuota(entry, req.quotaCost, admittedAtMs, call);
+      if (!quotaKv) {
         trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'quota_exhausted' });
         leftBecause = 'quota_exhausted';
         continue;
       }
       const secret = await this.openSecret(entry);
       if (secret === null) {
-        await this.giveQuotaBack(entry, req.quotaCost, admittedAtMs);
+        await this.giveQuotaBack(quotaKv, entry, req.quotaCost, admittedAtMs);
         trail.push({ entryId: entry.id, outcome: 'skipped', reason: 'decrypt_failed' });
         leftBecause = 'decrypt_failed';
         continue;
@@ -97,7 +102,7 @@ export class Router {
       }
       const started = performance.now();
       const outcome = await this.runAttempt(attempt, { entry, secret, service, attempt: attempts, admittedAtMs }, () =>
-        this.giveQuotaBack(entry, req.quotaCost, admittedAtMs),
+        this.giveQuotaBack(quotaKv, entry, req.quotaCost, admittedAtMs),
       );
       const seconds = (performance.now() - started) / 1000;
       this.deps.metrics.upstreamDuration.labels(service.slug).observe(seconds);
@@ -114,7 +119,7 @@ export class Router {
         return { value: outcome.value, entry, attempts, decision, trail };
       }
       // not served: the quota share goes back (the upstream did not count it either, or failed)
-      await this.giveQuotaBack(entry, req.quotaCost, admittedAtMs);
+      await this.giveQuotaBack(quotaKv, entry, req.quotaCost, admittedAtMs);
       if (outcome.kind === 'invalid') {
         trail.push({ entryId: entry.id, outcome: 'invalid', status: outcome.status });
         this.deps.metrics.upstreamAttempts.labels(service.slug, 'unauthorized').inc();
@@ -175,7 +180,16 @@ export class Router {
    */
   async settleQuota(entryId: string, quota: Quota, nowAtAdmit: number, delta: number): Promise<void> {
     if (!delta) return;
-    await this.deps.kv.adjust(quotaCounter(entryId, quota, nowAtAdmit, 0), Math.round(delta), nowAtAdmit);
+    const counter = quotaCounter(entryId, quota, nowAtAdmit, 0);
+    try {
+      await this.deps.kv.adjust(counter, Math.round(delta), nowAtAdmit);
+    } catch (err) {
+      if (!(err instanceof StoreUnreachableError) || !this.deps.localKv) {
+        this.deps.logger.warn({ entryId, reason: (err as Error)?.message }, 'could not settle a wallet-entry quota');
+        return;
+      }
+      await this.deps.localKv.adjust(counter, Math.round(delta), nowAtAdmit); // taken per node during the outage
+    }
     if (delta < 0) this.quotaUse.forget(entryId); // room freed (once applied): let the next call try the counter again
   }
 
@@ -206,7 +220,8 @@ export class Router {
     // Only the dry run reads the quota counters; routing learns them from its own admits (QuotaUseMemo).
     const ids = entries.map((e) => e.id);
     const snapshot = this.deps.cooldowns.snapshotNow(ids) ?? (await this.deps.cooldowns.snapshot(ids));
-    const peeked = opts.includeInactive ? await peekQuotaUse(this.deps.kv, entries, now) : null;
+    // the dry run shows no quota use while the shared store is unreachable rather than failing
+    const peeked = opts.includeInactive ? await peekQuotaUse(this.deps.kv, entries, now).catch(() => null) : null;
     const used = peeked ?? entries.map(() => null);
     const quotaExhausted = new Set<string>();
     entries.forEach((e, i) => {
@@ -229,26 +244,39 @@ export class Router {
   }
 
   /**
-   * Admits this call's share of the entry's quota (true without a quota) and remembers the counter's value. The
-   * gateway call itself is admitted first (throwing its refusal), with the quota in the same atomic step when this
-   * is the call's first entry: one round trip for the request's limits and the entry's quota.
+   * Admits this call's share of the entry's quota and remembers the counter's value; returns the store that holds
+   * it (refund it there), or null when the quota has no room. The gateway call itself is admitted first (throwing
+   * its refusal), with the quota in the same atomic step when this is the call's first entry: one round trip for the
+   * request's limits and the entry's quota. While the shared store is unreachable the quota is counted per node.
    */
-  private async takeQuota(entry: WalletEntryView, cost: RouteRequest['quotaCost'], nowMs: number, call?: GatewayCall): Promise<boolean> {
+  private async takeQuota(entry: WalletEntryView, cost: RouteRequest['quotaCost'], nowMs: number, call?: GatewayCall): Promise<KvStore | null> {
     let taken: QuotaTaken | undefined;
+    let kv = this.deps.kv;
     if (call) {
       const linked = await call.admission.admit(entry.quota ? [quotaCheck({ id: entry.id, quota: entry.quota }, cost, nowMs)] : undefined);
       if (linked) taken = { ok: linked.ok, used: linked.states[0].used };
     }
-    if (!entry.quota) return true;
-    taken ??= await consumeQuota(this.deps.kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
+    if (!entry.quota) return kv;
+    if (!taken) {
+      try {
+        taken = await consumeQuota(kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
+      } catch (err) {
+        if (!(err instanceof StoreUnreachableError) || !this.deps.localKv) throw err;
+        kv = this.deps.localKv;
+        taken = await consumeQuota(kv, { id: entry.id, quota: entry.quota }, cost, nowMs);
+      }
+    }
     this.quotaUse.note(entry.id, entry.quota, taken.used, nowMs);
     if (taken.ok) this.book.quotaRemaining(entry, taken.used, entry.quota.limit);
-    return taken.ok;
+    return taken.ok ? kv : null;
   }
 
-  private async giveQuotaBack(entry: WalletEntryView, cost: RouteRequest['quotaCost'], admittedAtMs: number): Promise<void> {
+  /** Gives the call's share back where it was taken; never throws (a refund lost to an outage leaves it counted). */
+  private async giveQuotaBack(kv: KvStore, entry: WalletEntryView, cost: RouteRequest['quotaCost'], admittedAtMs: number): Promise<void> {
     try {
-      await refundQuota(this.deps.kv, entry, cost, admittedAtMs);
+      await refundQuota(kv, entry, cost, admittedAtMs);
+    } catch (err) {
+      this.deps.logger.warn({ entryId: entry.id, reason: (err as Error)?.message }, 'could not give a wallet-entry quota share back');
     } finally {
       this.quotaUse.forget(entry.id); // after the refund landed, so a call in between cannot re-learn "full"
     }

@@ -104,13 +104,19 @@ return out
 `;
 
 /**
- * Adjusts several counters in one round trip: KEYS[i] gets the i-th pair of the one JSON array argument (the delta,
- * then its windowMs; 0 = plain counter). A window bucket is created if missing; a plain counter that expired stays
- * absent (it restarts from the database's truth on the next admit, which already counts this request).
+ * Settles several counters in one round trip, and appends the turn's usage events to the usage stream in the same
+ * call: KEYS[i] gets the i-th pair of the JSON array ARGV[1] (the delta, then its windowMs; 0 = plain counter); when
+ * ARGV[2] (the number of events) is above 0 the last KEY is the stream, ARGV[3] its most entries, and the events
+ * follow. A window bucket is created if missing; a plain counter that expired stays absent (it restarts from the
+ * database's truth on the next admit, which already counts this request). Events are added in order while the stream
+ * has room; the reply is how many were added (the caller spools the rest).
  */
-const ADJUST_MANY = `
+const SETTLE = `
 local f = cjson.decode(ARGV[1])
-for i = 1, #KEYS do
+local nev = tonumber(ARGV[2])
+local ncounters = #KEYS
+if nev > 0 then ncounters = ncounters - 1 end
+for i = 1, ncounters do
   local delta, win = f[2*i-1], f[2*i]
   if win > 0 then
     -- the bucket was empty (maybe absent): give it its two windows of life
@@ -119,22 +125,39 @@ for i = 1, #KEYS do
     redis.call('INCRBY', KEYS[i], delta)
   end
 end
-return #KEYS
+if nev == 0 then return 0 end
+local stream = KEYS[#KEYS]
+local room = tonumber(ARGV[3]) - redis.call('XLEN', stream)
+local n = nev
+if room < n then n = math.max(room, 0) end
+for i = 1, n do redis.call('XADD', stream, '*', 'e', ARGV[3 + i]) end
+return n
 `;
 
-type AdmitFn = (numKeys: number, ...args: string[]) => Promise<number[]>;
-type AdjustManyFn = (numKeys: number, ...args: string[]) => Promise<number>;
+/** Where the usage events of a settle call go: the stream's full key and its most entries. */
+export interface UsageStreamTarget {
+  key: string;
+  maxLen: number;
+}
 
-/** Adjustments waiting for the end of the event-loop turn; one script call carries them all. */
+type AdmitFn = (numKeys: number, ...args: string[]) => Promise<number[]>;
+type SettleFn = (numKeys: number, ...args: string[]) => Promise<number>;
+
+/** Adjustments and usage events waiting for the end of the event-loop turn; one script call carries them all. */
 interface AdjustBatch {
   keys: string[];
   spec: string;
-  done: Promise<void>;
-  resolve: () => void;
+  /** encoded usage events for the stream */
+  events: string[];
+  /** resolves with how many of `events` the stream took */
+  done: Promise<number>;
+  resolve: (accepted: number) => void;
   reject: (err: unknown) => void;
 }
 
 const MAX_ADJUSTMENTS_PER_CALL = 512;
+const MAX_EVENTS_PER_CALL = 512;
+const noop = () => {};
 /** checks (keys) per batched admit call; a request's group is never split */
 const MAX_ADMIT_KEYS_PER_CALL = 512;
 
@@ -155,8 +178,8 @@ interface AdmitBatch {
 }
 
 function newAdjustBatch(): AdjustBatch {
-  const batch = { keys: [], spec: '' } as unknown as AdjustBatch;
-  batch.done = new Promise<void>((resolve, reject) => {
+  const batch = { keys: [], spec: '', events: [] } as unknown as AdjustBatch;
+  batch.done = new Promise<number>((resolve, reject) => {
     batch.resolve = resolve;
     batch.reject = reject;
   });
@@ -172,6 +195,7 @@ export class RedisKvStore implements KvStore {
   private link: 'unknown' | 'up' | 'down' = 'unknown';
   private adjustBatch: AdjustBatch | null = null;
   private admitBatch: AdmitBatch | null = null;
+  private usageStream: UsageStreamTarget | null = null;
 
   /**
    * `prefix` namespaces every key and channel (tests use one per file; production `kw:`).
@@ -179,13 +203,25 @@ export class RedisKvStore implements KvStore {
    * write. Order is kept per client; nothing relies on order across this client and the subscriber.
    */
   constructor(url: string, private readonly prefix = 'kw:') {
-    this.client = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true, enableAutoPipelining: true });
+    // Reconnect every 100 ms at most while Redis is away (ioredis's default backs off to 2 s): a node is back on the
+    // shared counters within a fraction of a second of Redis returning; a refused connection costs next to nothing.
+    // Commands are only ever sent while connected (the request path's guard refuses them otherwise), so the offline
+    // queue holds at most what was in flight when the connection dropped, failed after two reconnect attempts.
+    this.client = new Redis(url, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+      enableAutoPipelining: true,
+      retryStrategy: (times) => Math.min(times * 20, 100),
+      // a Redis still loading its data after a restart is asked again in 100 ms (ioredis's default waits 1 s)
+      maxLoadingRetryTime: 100,
+    });
     this.client.on('error', () => {}); // surfaced through ping() / failed commands; reconnects on its own
     this.client.on('ready', () => (this.link = 'up'));
     this.client.on('close', () => (this.link = 'down'));
     this.client.on('end', () => (this.link = 'down'));
     this.client.defineCommand('kwAdmit', { lua: ADMIT });
-    this.client.defineCommand('kwAdjustMany', { lua: ADJUST_MANY });
+    this.client.defineCommand('kwSettle', { lua: SETTLE });
   }
 
   /**
@@ -283,27 +319,61 @@ export class RedisKvStore implements KvStore {
    */
   adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
     if (items.length === 0) return Promise.resolve();
+    const batch = this.settleBatch(items.length, 0);
+    for (const { check, delta } of items) {
+      batch.keys.push(check.windowMs ? `${this.prefix}${check.key}:${Math.floor(nowMs / check.windowMs)}` : this.prefix + check.key);
+      batch.spec += `${batch.spec ? ',' : ''}${Math.round(delta)},${check.windowMs ?? 0}`;
+    }
+    return batch.done.then(noop);
+  }
+
+  /** Names the stream appendUsage writes to, and its most entries; returns its full (prefixed) key. */
+  useUsageStream(key: string, maxLen: number): string {
+    this.usageStream = { key: this.prefix + key, maxLen };
+    return this.usageStream.key;
+  }
+
+  /**
+   * Appends an encoded usage event to the stream in the settle call of this turn (no round trip of its own: it rides
+   * with the turn's settlements). `done` resolves with how many of the call's events the stream took; this one was
+   * taken when `index` is below that. Rejects when the call failed.
+   */
+  appendUsage(line: string): { done: Promise<number>; index: number } {
+    const batch = this.settleBatch(0, 1);
+    batch.events.push(line);
+    return { done: batch.done, index: batch.events.length - 1 };
+  }
+
+  /** The batch of this turn with room for more counters and events (a full one is sent at once). */
+  private settleBatch(counters: number, events: number): AdjustBatch {
     let batch = this.adjustBatch;
-    if (!batch || batch.keys.length + items.length > MAX_ADJUSTMENTS_PER_CALL) {
+    if (!batch || batch.keys.length + counters > MAX_ADJUSTMENTS_PER_CALL || batch.events.length + events > MAX_EVENTS_PER_CALL) {
       if (batch) this.flushAdjustments();
       batch = this.adjustBatch = newAdjustBatch();
       setImmediate(() => {
         if (this.adjustBatch === batch) this.flushAdjustments();
       });
     }
-    for (const { check, delta } of items) {
-      batch.keys.push(check.windowMs ? `${this.prefix}${check.key}:${Math.floor(nowMs / check.windowMs)}` : this.prefix + check.key);
-      batch.spec += `${batch.spec ? ',' : ''}${Math.round(delta)},${check.windowMs ?? 0}`;
-    }
-    return batch.done;
+    return batch;
   }
 
   private flushAdjustments(): void {
     const batch = this.adjustBatch;
     this.adjustBatch = null;
     if (!batch) return;
-    const run = (this.client as unknown as { kwAdjustMany: AdjustManyFn }).kwAdjustMany;
-    run.call(this.client, batch.keys.length, ...batch.keys, `[${batch.spec}]`).then(() => batch.resolve(), batch.reject);
+    const run = (this.client as unknown as { kwSettle: SettleFn }).kwSettle;
+    const stream = batch.events.length && this.usageStream;
+    if (batch.events.length && !stream) {
+      batch.reject(new Error('no usage stream configured'));
+      return;
+    }
+    const tail = stream ? [stream.key, `[${batch.spec}]`, String(batch.events.length), String(stream.maxLen), ...batch.events] : [`[${batch.spec}]`, '0'];
+    run.call(this.client, batch.keys.length + (stream ? 1 : 0), ...batch.keys, ...tail).then((n) => batch.resolve(Number(n)), batch.reject);
+  }
+
+  /** The connection itself, for the usage stream's consumer group (XREADGROUP, XAUTOCLAIM, XACK). */
+  get redis(): Redis {
+    return this.client;
   }
 
   async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {

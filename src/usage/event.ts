@@ -5,6 +5,11 @@
 export type UsageSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images' | 'audio' | 'speech' | 'models' | 'proxy';
 
 export interface UsageEvent {
+  /**
+   * Unique per event, minted when it is recorded (the writer fills it in when absent): the key that makes a replay
+   * from the spool or a second claim from the Redis stream insert nothing and count nothing twice.
+   */
+  id?: string;
   /** when the request arrived, epoch milliseconds */
   ts: number;
   requestId: string;
@@ -33,8 +38,9 @@ export interface UsageEvent {
 export const NO_ID = '00000000-0000-0000-0000-000000000000';
 export const NO_NAME = '';
 
-/** A usage_events row as json_to_recordset reads it (see writer.ts). Integers rounded: the columns are int. */
+/** A usage_events row as the batch insert takes it (see batch-write.ts). Integers rounded: the columns are int. */
 export interface UsageEventRow {
+  event_id: string;
   ts: string;
   request_id: string;
   gateway_key_id: string | null;
@@ -56,7 +62,9 @@ export interface UsageEventRow {
 }
 
 export function toEventRow(e: UsageEvent): UsageEventRow {
+  if (!e.id) throw new Error('usage event without an id');
   return {
+    event_id: e.id,
     ts: new Date(e.ts).toISOString(),
     request_id: e.requestId,
     gateway_key_id: e.gatewayKeyId,
@@ -79,6 +87,7 @@ export function toEventRow(e: UsageEvent): UsageEventRow {
 }
 
 export const USAGE_EVENT_COLUMNS = [
+  'event_id',
   'ts',
   'request_id',
   'gateway_key_id',

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import { loadConfig, Config } from '../../src/config';
@@ -64,6 +67,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     ...opts.env,
   });
   const logs: string[] = [];
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-test-spool-')); // each gateway its own usage spool
   const sink = new Writable({
     write(chunk, _enc, cb) {
       logs.push(String(chunk));
@@ -75,6 +79,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     clock: opts.clock,
     pgliteDir: null,
     kvPrefix: backend.kvPrefix,
+    usageSpoolDir: spoolDir,
   });
   const app = buildApp(deps);
   const server = http.createServer(app.callback());
@@ -120,6 +125,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
         server.closeAllConnections();
       });
       await closeDeps(deps);
+      fs.rmSync(spoolDir, { recursive: true, force: true });
       if (!opts.backend) await backend.drop();
     },
   };

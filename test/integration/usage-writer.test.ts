@@ -7,7 +7,8 @@ import { startTestGateway, TestGateway, TEST_JWT_SECRET, TEST_MASTER_KEYS } from
 import { createSharedBackend, TEST_BACKEND } from '../helpers/backend';
 import { createLogger } from '../../src/logger';
 import { createMetrics, Metrics } from '../../src/metrics/metrics';
-import { UsageWriter, UsageWriterOptions } from '../../src/usage/writer';
+import type { UsageWriter } from '../../src/usage/writer';
+import { createSpoolWriter, SpoolWriterOptions } from '../../src/usage/ledger';
 import type { UsageEvent } from '../../src/usage/event';
 import { loadConfig } from '../../src/config';
 import { closeDeps, createDeps } from '../../src/deps';
@@ -50,7 +51,7 @@ function makeEvent(i: number, over: Partial<UsageEvent> = {}): UsageEvent {
   };
 }
 
-async function counter(metric: Metrics['usageDropped']): Promise<number> {
+async function counter(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
   return (await metric.get()).values[0]?.value ?? 0;
 }
 
@@ -68,11 +69,13 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
   let metrics: Metrics;
   const writers: UsageWriter[] = [];
 
-  function writer(opts: Partial<UsageWriterOptions> = {}): UsageWriter {
-    const w = new UsageWriter({
+  let spoolDir: string;
+  function writer(opts: Partial<SpoolWriterOptions> = {}): UsageWriter {
+    const w = createSpoolWriter({
       db: gw.deps.db,
       logger: createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) })),
       metrics,
+      dir: spoolDir,
       retentionDays: 0,
       flushIntervalMs: 20,
       retryBaseMs: 10,
@@ -91,10 +94,12 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
   beforeEach(async () => {
     lines = [];
     metrics = createMetrics({ collectDefault: false });
+    spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-usage-spool-'));
     await gw.deps.db.raw('truncate usage_events, usage_daily');
   });
   afterEach(async () => {
     await Promise.all(writers.splice(0).map((w) => w.close()));
+    fs.rmSync(spoolDir, { recursive: true, force: true });
   });
   afterAll(() => gw.close());
 
@@ -124,6 +129,7 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
     await w.flush();
     expect(await countEvents()).toBe(events.length);
     expect(w.pending).toBe(0);
+    expect(fs.readdirSync(spoolDir)).toEqual([]); // every segment written is gone
     expect(await counter(metrics.usageWritten)).toBe(events.length);
     expect(await counter(metrics.usageQueueDepth)).toBe(0);
 
@@ -132,6 +138,7 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
     for (const e of events) {
       const r = byId.get(e.requestId);
       expect({
+        id: r.event_id,
         ts: new Date(r.ts).getTime(),
         requestId: r.request_id,
         gatewayKeyId: r.gateway_key_id,
@@ -178,19 +185,19 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
     expect(shown.body.lastUsedAt).toBe(new Date(T0 + 4000).toISOString());
   });
 
-  it('bounds the buffer: drops the oldest, counts every drop and logs them rate-limited', async () => {
-    const w = writer({ maxBuffered: 10, flushAt: 1_000, flushIntervalMs: 60_000 });
+  it('bounds the spool: refuses the newest once full, counts every drop and logs them rate-limited', async () => {
+    const w = writer({ maxEvents: 10, flushAt: 1_000, flushIntervalMs: 60_000 });
     const events = Array.from({ length: 25 }, (_, i) => makeEvent(i));
-    for (const e of events) w.record(e);
+    await Promise.all(events.map((e) => w.record(e)));
     expect(w.pending).toBe(10);
     expect(await counter(metrics.usageDropped)).toBe(15);
-    expect(await counter(metrics.usageQueueDepth)).toBe(10);
+    expect(await counter(metrics.usageBacklog)).toBe(10);
     const dropLines = () => lines.filter((l) => l.includes('usage events dropped')).map((l) => JSON.parse(l));
-    expect(dropLines()).toEqual([expect.objectContaining({ dropped: 1, reason: 'buffer full' })]);
+    expect(dropLines()).toEqual([expect.objectContaining({ dropped: 1, reason: 'spool full' })]);
 
     await w.flush();
     const written = await gw.deps.db('usage_events').pluck('request_id');
-    expect(written.sort()).toEqual(events.slice(15).map((e) => e.requestId).sort());
+    expect(written.sort()).toEqual(events.slice(0, 10).map((e) => e.requestId).sort());
     await w.close();
     // the drops held back by the rate limit are reported when the writer closes
     expect(dropLines().map((l) => l.dropped)).toEqual([1, 14]);
@@ -228,7 +235,7 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
 
   it('close() writes everything still buffered; a record after close is counted as dropped', async () => {
     const w = writer({ flushIntervalMs: 60_000, flushAt: 100_000 });
-    for (let i = 0; i < 1234; i++) w.record(makeEvent(i));
+    await Promise.all(Array.from({ length: 1234 }, (_, i) => w.record(makeEvent(i))));
     expect(await countEvents()).toBe(0);
     await w.close();
     expect(await countEvents()).toBe(1234);
@@ -237,18 +244,45 @@ describe(`usage writer (${TEST_BACKEND})`, () => {
     expect(await countEvents()).toBe(1234);
   });
 
-  it('close() gives up after its timeout while the database stays down, counting what is lost', async () => {
-    const w = writer({ closeTimeoutMs: 300 });
+  it('close() stops at its deadline while the database stays down; the events stay in the spool and the next start writes them once', async () => {
+    const w = writer({ closeTimeoutMs: 300, retryMaxMs: 5_000, retryBaseMs: 5_000 });
     await gw.deps.db.raw('alter table usage_events rename to usage_events_parked');
+    const events = Array.from({ length: 12 }, (_, i) => makeEvent(i));
     try {
-      for (let i = 0; i < 12; i++) w.record(makeEvent(i));
-      await w.close();
-      expect(await counter(metrics.usageDropped)).toBe(12);
-      expect(w.pending).toBe(0);
-      expect(lines.join('')).toContain('they are lost');
+      await Promise.all(events.map((e) => w.record(e)));
+      await waitFor(() => lines.some((l) => l.includes('keeping the batch and retrying')));
+      const started = Date.now();
+      await w.close(); // a backoff of seconds does not hold it past its deadline
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(await counter(metrics.usageDropped)).toBe(0);
+      expect(lines.join('')).toContain('they stay in the spool');
     } finally {
       await gw.deps.db.raw('alter table usage_events_parked rename to usage_events');
     }
+    expect(await countEvents()).toBe(0);
+    // a later run on the same spool replays them; a third replays nothing new
+    const again = writer();
+    await again.flush();
+    expect((await gw.deps.db('usage_events').pluck('request_id')).sort()).toEqual(events.map((e) => e.requestId).sort());
+    await expectRollupsEqualEvents();
+  });
+
+  it('a replay of events already stored inserts nothing and counts nothing twice', async () => {
+    const events = Array.from({ length: 300 }, (_, i) => ({ ...makeEvent(i), id: crypto.randomUUID() }));
+    const w = writer();
+    for (const e of events) void w.record({ ...e });
+    await w.flush();
+    const rollups = await gw.deps.db('usage_daily').orderBy(['day', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model']);
+    // the same events again (as a spool replay or a second claim of stream entries would bring them), half of them new
+    const more = Array.from({ length: 50 }, (_, i) => ({ ...makeEvent(1000 + i), id: crypto.randomUUID() }));
+    for (const e of [...events, ...more]) void w.record({ ...e });
+    await w.flush();
+    expect(await countEvents()).toBe(350);
+    expect(await counter(metrics.usageWritten)).toBe(350);
+    await expectRollupsEqualEvents();
+    const requests = Number((await gw.deps.db('usage_daily').sum({ n: 'requests' }))[0].n);
+    expect(requests).toBe(350);
+    expect(rollups.length).toBeGreaterThan(1);
   });
 
   it('retention deletes raw events past the retention period in bounded batches and keeps the rollups', async () => {
