@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import type { AppContext } from '../http/context';
 import { AppError } from '../http/errors';
+import { holdLastChunk } from './hold-last-chunk';
 import type { GatewayPrincipal } from '../keys/principal';
 import type { Admission } from '../limits/service';
 import type { AdmitResult, CounterCheck } from '../store/kv';
@@ -191,11 +192,16 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     return durable;
   };
   if (outcome && 'done' in outcome) {
-    // a stream has ended by now: its event is stored right after its last byte rather than before it
-    outcome.done.then(settle, (err) => {
-      call.errorCode ??= err instanceof AppError ? err.code : 'stream_failed';
-      return settle();
-    });
+    let stored!: () => void;
+    // a body the handler streams through Koa keeps its last chunk until the event is stored (SSE the handler writes
+    // to the socket itself ends first: its event is stored right after its last byte)
+    holdLastChunk(ctx, new Promise<void>((resolve) => (stored = resolve)));
+    outcome.done
+      .then(settle, (err) => {
+        call.errorCode ??= err instanceof AppError ? err.code : 'stream_failed';
+        return settle();
+      })
+      .then(stored, stored);
   } else {
     await settle();
   }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * One usage event per gateway request (/v1/*, /proxy), refused ones included. Mirrors the usage_events
  * table (migrations/001_initial.ts); the emitting request path fills it in, UsageWriter stores it.
@@ -62,9 +64,9 @@ export interface UsageEventRow {
 }
 
 export function toEventRow(e: UsageEvent): UsageEventRow {
-  if (!e.id) throw new Error('usage event without an id');
   return {
-    event_id: e.id,
+    // UsageWriter.record mints the id; an event built elsewhere (tools, tests) gets one here
+    event_id: e.id ?? randomUUID(),
     ts: new Date(e.ts).toISOString(),
     request_id: e.requestId,
     gateway_key_id: e.gatewayKeyId,

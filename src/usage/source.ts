@@ -5,6 +5,8 @@ export interface UsageBatch {
   events: UsageEvent[];
   /** lines or entries that could not be decoded: counted as dropped, acknowledged with the batch */
   undecodable: number;
+  /** whether the log may hold more right now (false: this batch reached its tail) */
+  more: boolean;
   /** Removes the batch from the log. Call only after the commit: a crash before it means a replay, never a loss. */
   ack(): Promise<void>;
 }

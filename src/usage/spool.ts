@@ -134,7 +134,8 @@ export class UsageSpool implements UsageSource {
       const from = this.cursor;
       const to = { seq: seg.seq, offset: from.offset + end };
       this.cursor = to;
-      return { events, undecodable, ack: async () => this.ack(seg, lines.length, to) };
+      const more = to.offset < seg.size || seg !== this.segments[this.segments.length - 1];
+      return { events, undecodable, more, ack: async () => this.ack(seg, lines.length, to) };
     }
   }
 

@@ -94,8 +94,12 @@ export class UsageStream implements UsageSource {
   async next(max: number): Promise<UsageBatch | null> {
     await this.ensureGroup();
     let entries: Entry[] = [];
+    let claimed = false;
     try {
-      if (Date.now() >= this.nextClaimAt) entries = await this.claim(max);
+      if (Date.now() >= this.nextClaimAt) {
+        entries = await this.claim(max);
+        claimed = entries.length > 0;
+      }
       if (entries.length === 0) {
         const res = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', max, 'STREAMS', this.key, '>')) as
           | [string, Entry[]][]
@@ -119,6 +123,7 @@ export class UsageStream implements UsageSource {
     return {
       events,
       undecodable,
+      more: claimed || entries.length >= max,
       ack: async () => {
         await this.redis.multi().xack(this.key, GROUP, ...ids).xdel(this.key, ...ids).exec();
         this.known = Math.max(0, this.known - ids.length);

@@ -52,6 +52,8 @@ export class UsageWriter {
   private closing: Promise<void> | null = null;
   private abandoned = false;
   private lastFailureLog = 0;
+  /** the sources whose last read reached their tail and whose batch was written (what flush waits for) */
+  private readonly caughtUp = new Set<UsageSource>();
   private readonly timer: NodeJS.Timeout;
   private readonly o: Required<Omit<UsageWriterOptions, 'db' | 'logger' | 'metrics' | 'clock' | 'drops' | 'sources'>>;
   private readonly primary: UsageSource;
@@ -98,16 +100,20 @@ export class UsageWriter {
     return this.primary.append(event);
   }
 
-  /** Resolves once every event recorded so far (and since) is in PostgreSQL; waits out database outages. */
+  /**
+   * Resolves once every event recorded so far is in PostgreSQL (each log read to its tail and written); waits out
+   * database outages. On a stream shared by several nodes, events the others add meanwhile are not waited for.
+   */
   async flush(): Promise<void> {
     for (const s of this.opts.sources) await s.sync();
-    for (;;) {
-      await this.refreshDepths();
-      if (this.pending === 0 || this.abandoned) return;
+    this.caughtUp.clear();
+    while (!this.abandoned) {
       this.wakeBackoff?.();
       await this.drain();
-      if (this.pending > 0 && !this.abandoned) await new Promise((r) => setTimeout(r, 10));
+      if (this.opts.sources.every((s) => this.caughtUp.has(s))) break;
+      await new Promise((r) => setTimeout(r, 10));
     }
+    await this.refreshDepths();
   }
 
   /**
@@ -180,6 +186,7 @@ export class UsageWriter {
   /** Writes one batch of the source, and acknowledges it once committed; false when there was nothing to read. */
   private async pass(source: UsageSource): Promise<boolean> {
     let batch: UsageBatch | null;
+    this.caughtUp.delete(source);
     try {
       const size = source.depth() > 2 * this.o.maxBatch ? this.o.backlogBatch : this.o.maxBatch;
       batch = await source.next(size);
@@ -187,10 +194,14 @@ export class UsageWriter {
       this.logFailure(err, `could not read the usage ${source.name}`);
       return false;
     }
-    if (!batch) return false;
+    if (!batch) {
+      this.caughtUp.add(source);
+      return false;
+    }
     this.opts.drops.count(batch.undecodable, `undecodable ${source.name} entry`);
     const written = await this.writeRows(this.toRows(batch.events));
     if (written) {
+      if (!batch.more) this.caughtUp.add(source);
       try {
         await batch.ack();
       } catch (err) {

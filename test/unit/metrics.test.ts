@@ -16,6 +16,8 @@ const CONTRACT_NAMES = [
   'keywallet_wallet_entry_up',
   'keywallet_wallet_entry_quota_remaining_ratio',
   'keywallet_usage_queue_depth',
+  'keywallet_usage_backlog_events',
+  'keywallet_usage_backlog_limit_events',
   'keywallet_usage_events_written_total',
   'keywallet_usage_events_dropped_total',
 ];
