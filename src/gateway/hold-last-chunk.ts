@@ -2,21 +2,29 @@ import { pipeline, Readable, Transform } from 'node:stream';
 import type { AppContext } from '../http/context';
 
 /**
- * Holds back the last chunk of a streamed response body until `until` resolves, passing every other chunk on at
- * once. A client knows an answer is complete from its last byte (content-length or the chunked terminator), so
- * this is what makes "answered" mean "its usage event is stored" for streamed bodies too (proxy pass-through).
+ * Holds back the end of a streamed response body until `until` resolves; everything before it passes at once (a
+ * streamed answer still streams). A client knows an answer is complete from its end: the chunked terminator, or
+ * the last byte of a Content-Length body — so with a length, the final byte waits; without one, only res.end().
+ * This is what makes "answered" mean "its usage event is stored" for bodies piped through Koa (proxy pass-through).
  * `until` must not wait for this stream's end: the event is recorded once the upstream body has been read, which
- * this stage never blocks (it only keeps one chunk).
+ * this stage never blocks.
  */
 export function holdLastChunk(ctx: AppContext, until: Promise<void>): void {
   const body = ctx.body;
   if (!(body instanceof Readable)) return;
+  const declared = ctx.response.get('content-length');
+  const length = declared && /^\d+$/.test(declared) ? Number(declared) : null;
+  let seen = 0;
   let held: Buffer | null = null;
   const hold = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      const previous = held;
-      held = chunk;
-      done(null, previous ?? undefined);
+      if (length === null) return done(null, chunk);
+      const room = Math.max(0, length - 1 - seen); // what may pass before the final byte
+      seen += chunk.length;
+      if (room >= chunk.length) return done(null, chunk);
+      const rest = chunk.subarray(room);
+      held = held ? Buffer.concat([held, rest]) : rest;
+      done(null, room > 0 ? chunk.subarray(0, room) : undefined);
     },
     flush(done) {
       until.then(() => done(null, held ?? undefined));
@@ -24,7 +32,6 @@ export function holdLastChunk(ctx: AppContext, until: Promise<void>): void {
   });
   pipeline(body, hold, () => {}); // a failing body destroys the response itself (see proxy/handler.ts)
   // Koa drops Content-Length when a stream body is replaced by another: the length is unchanged, so keep it
-  const length = ctx.response.get('content-length');
   ctx.body = hold;
-  if (length) ctx.set('content-length', length);
+  if (declared) ctx.set('content-length', declared);
 }
