@@ -9,7 +9,7 @@ import type { Service } from '../services/service';
 import { buildUpstreamUrl, EndpointRejected, QueryParams } from './endpoint-guard';
 import { forward, PrivateAddressRefused, UpstreamAgents, type UpstreamAnswer } from './forward';
 import type { HeaderBag } from './headers';
-import { secretScrubber, spoolBody, type SpooledBody } from './streams';
+import { contentDecoder, secretScrubber, spoolBody, type SpooledBody } from './streams';
 
 /** What both proxy routes (envelope and raw) ask of the upstream. */
 export interface ProxyTarget {
@@ -98,12 +98,20 @@ export async function proxyCall(ctx: AppContext, deps: Deps, agents: UpstreamAge
 
 /** Writes the upstream answer; resolves when the body has been fully sent (or the client went away). */
 function respond(ctx: AppContext, method: string, answer: UpstreamAnswer, secret: string): Promise<void> {
+  const hasBody = method !== 'HEAD' && !NO_BODY_STATUSES.has(answer.status);
+  const decoder = hasBody ? contentDecoder(answer.headers['content-encoding']) : null;
+  if (decoder === undefined) {
+    answer.body.on('error', () => {}).destroy(); // undici reports its own abort as an error
+    // unread bytes cannot be checked for the secret: they do not go out
+    throw new AppError('upstream_failed', 'The upstream answered in a content encoding the gateway cannot read');
+  }
   ctx.status = answer.status;
   for (const [name, value] of Object.entries(answer.headers)) {
     // The gateway's own x-ratelimit-* headers describe the caller's limits; the provider key's stay inside.
-    if (!name.startsWith('x-ratelimit-')) ctx.set(name, value);
+    if (name.startsWith('x-ratelimit-') || (decoder && name === 'content-encoding')) continue;
+    ctx.set(name, value);
   }
-  if (method === 'HEAD' || NO_BODY_STATUSES.has(answer.status)) {
+  if (!hasBody) {
     answer.body.resume();
     ctx.body = null;
     ctx.status = answer.status;
@@ -111,12 +119,14 @@ function respond(ctx: AppContext, method: string, answer: UpstreamAnswer, secret
   }
   const scrubbed = secretScrubber(secret);
   const done = new Promise<void>((resolve, reject) => {
-    pipeline(answer.body, scrubbed, (err) => {
+    const settle = (err: Error | null | undefined) => {
       if (!err) return resolve();
       // Cut the connection rather than end a truncated body cleanly: the client must see the failure.
       if (ctx.res.headersSent && !ctx.res.writableEnded) ctx.res.destroy();
       reject(err);
-    });
+    };
+    if (decoder) pipeline(answer.body, decoder, scrubbed, settle);
+    else pipeline(answer.body, scrubbed, settle);
   });
   ctx.body = scrubbed;
   return done;

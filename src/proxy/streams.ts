@@ -1,4 +1,5 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
 import { needlesFor, StreamScrubber } from './secret-scrubber';
 
 /**
@@ -18,6 +19,20 @@ export function secretScrubber(secret: string): Transform {
       done(null, rest.length ? rest : undefined);
     },
   });
+}
+
+/**
+ * The decoder for a body the upstream compressed although the gateway asked for none (it sends no
+ * accept-encoding, so the scrubber reads plain bytes): null when the body is not encoded, undefined when it is
+ * encoded in a way the gateway cannot read — and so cannot check for the secret.
+ */
+export function contentDecoder(encoding: string | string[] | undefined): Transform | null | undefined {
+  const value = (Array.isArray(encoding) ? encoding.join(',') : encoding ?? '').trim().toLowerCase();
+  if (value === '' || value === 'identity') return null;
+  if (value === 'gzip' || value === 'x-gzip') return zlib.createGunzip();
+  if (value === 'deflate') return zlib.createInflate();
+  if (value === 'br') return zlib.createBrotliDecompress();
+  return undefined;
 }
 
 /** A request body that can be sent more than once (so a failed attempt can fall back), or only once. */

@@ -2,6 +2,7 @@
  * 14.3 — a provider secret that an upstream echoes never reaches the gateway user: not in /v1 answers (JSON,
  * SSE, errors), not through /proxy (envelope and raw), not in response headers, not in the gateway's log.
  */
+import zlib from 'node:zlib';
 import { TEST_BACKEND } from '../helpers/backend';
 import { startLlmEnv, type LlmTestEnv } from '../helpers/llm';
 import { addEntry, createService, uniqueSlug } from '../helpers/routing';
@@ -262,6 +263,27 @@ describe(`14.3 provider secrets echoed by an upstream never reach the client (${
       expect(error.status).toBe(422);
       expect(JSON.parse(errorText).error.code).toMatch(/^Bearer \[redacted\] Basic [A-Za-z0-9+/]{0,3}\[redacted\]/);
       expectNoSecret(stream.text, errorText);
+    });
+
+    it('14.3 /proxy: a body the upstream gzipped unasked is decoded and scrubbed; an encoding the gateway cannot read is refused', async () => {
+      rest.fail(
+        { kind: 'reply', reply: (req) => ({ status: 200, contentType: 'application/json', headers: { 'content-encoding': 'gzip' }, body: zlib.gzipSync(JSON.stringify({ echoed: echo.credentialHeader(req) })) }) },
+        { times: 1 },
+      );
+      const gz = await fetch(`${env.gw.url}/proxy/${basicSlug}/v1/gz`, { headers: { authorization: `Bearer ${env.key}` } });
+      const gzText = await gz.text();
+      seen.push(gzText);
+      expect(gz.status).toBe(200);
+      expect(gz.headers.get('content-encoding')).toBeNull();
+      expect(JSON.parse(gzText).echoed).toMatch(/^Basic .*\[redacted\]/);
+
+      rest.fail({ kind: 'reply', reply: (req) => ({ status: 200, contentType: 'application/json', headers: { 'content-encoding': 'zstd' }, body: `{"k":"${req.credential}"}` }) }, { times: 1 });
+      const unknown = await fetch(`${env.gw.url}/proxy/${basicSlug}/v1/zstd`, { headers: { authorization: `Bearer ${env.key}` } });
+      const unknownText = await unknown.text();
+      seen.push(unknownText);
+      expect(unknown.status).toBe(502);
+      expect(JSON.parse(unknownText).error.code).toBe('upstream_failed');
+      expectNoSecret(gzText, unknownText);
     });
   });
 

@@ -8,7 +8,7 @@ import type { CustomReply, Fault, FaultOptions, MockOptions, MockUpstream, Recor
 
 export type MockReply =
   | { kind: 'json'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'raw'; status: number; body: string; contentType: string; headers?: Record<string, string> }
+  | { kind: 'raw'; status: number; body: string | Buffer; contentType: string; headers?: Record<string, string> }
   | { kind: 'stream'; status: number; contentType: string; chunks: string[]; intervalMs?: number; headers?: Record<string, string> };
 
 export interface MockProtocol {
@@ -99,7 +99,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Resolves once the chunk reached the socket, so a following destroy cannot swallow it. */
-function writeFlushed(res: http.ServerResponse, chunk: string): Promise<void> {
+function writeFlushed(res: http.ServerResponse, chunk: string | Buffer): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) return resolve();
     res.write(chunk, () => resolve());

@@ -16,7 +16,7 @@ export type Fault =
 
 /** A hand-built answer: one body, or stream pieces written one by one (`intervalMs` apart, so they arrive apart). */
 export type CustomReply =
-  | { status: number; contentType: string; body: string; headers?: Record<string, string> }
+  | { status: number; contentType: string; body: string | Buffer; headers?: Record<string, string> }
   | { status: number; contentType: string; chunks: string[]; intervalMs?: number; headers?: Record<string, string> };
 
 export interface RecordedRequest {
