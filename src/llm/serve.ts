@@ -12,7 +12,7 @@ import { adapterFor } from '../providers/registry';
 import { estimateTokens } from '../providers/tokens';
 import type { ClientAnswer, LlmRequest, LlmSurface, StreamTranslator, TokenUsage, UpstreamRequest } from '../providers/types';
 import type { UpstreamAgents } from '../proxy/forward';
-import { scrubBytes, type SecretNeedles } from '../proxy/secret-scrubber';
+import { scrubBytes, scrubText, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { WalletEntryView } from '../routing/router-types';
 import { ClientWatch } from './client-watch';
 import { routeTargets, TargetCannotServe, type QuotaCost } from './fallback';
@@ -154,7 +154,8 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
     const done = pumpStream(spec.surface, value, sink, clientGone).then(async ({ end, failure }) => {
       const { translator } = value;
       account(call, prices, translator.usage, end === 'completed', spec.promptTokensEstimate, translator.completionText);
-      if (end === 'failed') call.errorCode = failure?.code ?? 'upstream_stream_interrupted';
+      // the code of an in-band upstream error is the upstream's own text: it goes to the usage event scrubbed
+      if (end === 'failed') call.errorCode = failure ? scrubText(failure.code, value.needles).slice(0, 64) : 'upstream_stream_interrupted';
       if (end === 'aborted') call.errorCode = 'client_closed';
       await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
       await spec.onStreamEnd?.(answered);

@@ -154,6 +154,23 @@ describe(`14.3 provider secrets echoed by an upstream never reach the client (${
     expectNoSecret(json.text, sse.text, error.text);
   });
 
+  it('14.3 a stream that fails in-band with the key in the error type and message: the client frame and the usage event', async () => {
+    env.anthropic.fail(echo.anthropicStreamError(echo.key), { times: 1 });
+    const native = await post('/v1/messages', { model: 'claude-haiku-4-5', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'x' }] }, { 'anthropic-version': '2023-06-01' });
+    expect(native.status).toBe(200);
+    expect(parseSse(native.text).at(-1)?.event).toBe('error');
+    const nativeRow = await env.usageOf(native.headers.get('x-request-id')!);
+    expect(nativeRow.error_code).toBe('[redacted]');
+
+    env.anthropic.fail(echo.anthropicStreamError(echo.basicOfKey), { times: 1 });
+    const translated = await post('/v1/chat/completions', { model: 'anthropic/claude-haiku-4-5', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    expect(translated.status).toBe(200);
+    const last = JSON.parse(parseSse(translated.text).at(-1)!.data);
+    expect(last.error).toBeDefined();
+    const translatedRow = await env.usageOf(translated.headers.get('x-request-id')!);
+    expectNoSecret(native.text, translated.text, JSON.stringify(nativeRow), JSON.stringify(translatedRow));
+  });
+
   it('14.3 /v1/embeddings: the key echoed into the answer', async () => {
     env.openai.fail(echo.embeddings(echo.key), { times: 1 });
     const res = await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'x' });

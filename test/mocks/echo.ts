@@ -166,6 +166,26 @@ export function anthropicStream(text: Reflect, opts: EchoOptions = {}): Fault {
   });
 }
 
+/** A stream that starts, then fails in-band with an error event whose type and message reflect the request. */
+export function anthropicStreamError(text: Reflect, opts: EchoOptions = {}): Fault {
+  return reply((req) => {
+    const model = modelOf(req, 'claude-haiku-4-5');
+    const start = { id: 'msg_echo', type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 5, output_tokens: 1 } };
+    return {
+      status: 200,
+      contentType: 'text/event-stream; charset=utf-8',
+      chunks: [
+        sseEvent({ type: 'message_start', message: start }),
+        sseEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }),
+        sseEvent({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hel' } }),
+        `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: text(req), message: `Overloaded for ${text(req)}` } })}\n\n`,
+      ],
+      intervalMs: 5,
+      headers: headersOf(req, opts),
+    };
+  });
+}
+
 // ---- Any upstream: a 200 that is no answer ----
 
 /** What a load balancer or a misconfigured upstream returns with a 200: an HTML page, labelled as JSON. */
