@@ -1,14 +1,14 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { needlesFor, StreamScrubber } from './secret-scrubber';
+import { needlesFor, StreamScrubber, type SecretNeedles } from './secret-scrubber';
 
 /**
  * The Transform form of StreamScrubber, for piping an upstream body to the client: every form of `secret`
  * (see ./secret-scrubber.ts) is replaced, also across chunk boundaries, and nothing but a tail that could begin
  * one is held back, so streamed answers are not delayed.
  */
-export function secretScrubber(secret: string): Transform {
-  const scrubber = new StreamScrubber(needlesFor(secret));
+export function secretScrubber(secret: string | SecretNeedles): Transform {
+  const scrubber = new StreamScrubber(typeof secret === 'string' ? needlesFor(secret) : secret);
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       const out = scrubber.push(chunk);

@@ -171,6 +171,16 @@ describe(`14.3 provider secrets echoed by an upstream never reach the client (${
     expectNoSecret(native.text, translated.text, JSON.stringify(nativeRow), JSON.stringify(translatedRow));
   });
 
+  it('14.3 /v1/audio/speech: audio streamed back is scrubbed too, across chunks', async () => {
+    env.openai.fail(
+      { kind: 'reply', reply: (req) => ({ status: 200, contentType: 'audio/mpeg', chunks: ['ID3-audio-bytes ', `key=${req.credential!.slice(0, 20)}`, `${req.credential!.slice(20)} end`], intervalMs: 5 }) },
+      { times: 1 },
+    );
+    const res = await post('/v1/audio/speech', { model: 'openai/tts-1', input: 'x', voice: 'alloy' });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('ID3-audio-bytes key=[redacted] end');
+  });
+
   it('14.3 /v1/embeddings: the key echoed into the answer', async () => {
     env.openai.fail(echo.embeddings(echo.key), { times: 1 });
     const res = await post('/v1/embeddings', { model: 'text-embedding-3-small', input: 'x' });
