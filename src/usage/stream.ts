@@ -87,6 +87,7 @@ export class UsageStream implements UsageSource {
   }
 
   async refreshDepth(): Promise<void> {
+    if (!this.o.kv.isConnected()) return;
     this.known = await this.redis.xlen(this.key);
     this.o.metrics.usageBacklog.labels('stream').set(this.known);
   }

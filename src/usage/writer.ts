@@ -54,6 +54,8 @@ export class UsageWriter {
   private lastFailureLog = 0;
   /** the sources whose last read reached their tail and whose batch was written (what flush waits for) */
   private readonly caughtUp = new Set<UsageSource>();
+  /** one depth refresh at a time (a hung Redis must not pile them up) */
+  private refreshing: Promise<void> | null = null;
   private readonly timer: NodeJS.Timeout;
   private readonly o: Required<Omit<UsageWriterOptions, 'db' | 'logger' | 'metrics' | 'clock' | 'drops' | 'sources'>>;
   private readonly primary: UsageSource;
@@ -76,7 +78,15 @@ export class UsageWriter {
       const spool = s as UsageSource & { onAppend?: ((depth: number) => void) | null };
       if ('onAppend' in spool) spool.onAppend = (depth) => depth >= this.o.flushAt && this.kick();
     }
-    this.timer = setInterval(() => this.kick(), this.o.flushIntervalMs);
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      // the stream's depth is read from Redis about once a second, for the backlog metric and batch sizes
+      if (++ticks * this.o.flushIntervalMs >= 1000) {
+        ticks = 0;
+        void this.refreshDepths();
+      }
+      this.kick();
+    }, this.o.flushIntervalMs);
     this.timer.unref();
     this.retention = new UsageRetentionJob({
       db: opts.db,
@@ -161,14 +171,18 @@ export class UsageWriter {
   }
 
   private async refreshDepths(): Promise<void> {
-    for (const s of this.opts.sources) {
-      try {
-        await s.refreshDepth?.();
-      } catch {
-        // the stream is unreachable: its last known depth stands
+    if (this.refreshing) return this.refreshing;
+    this.refreshing = (async () => {
+      for (const s of this.opts.sources) {
+        try {
+          await s.refreshDepth?.();
+        } catch {
+          // the stream is unreachable: its last known depth stands
+        }
       }
-    }
-    this.opts.metrics.usageQueueDepth.set(this.pending);
+      this.opts.metrics.usageQueueDepth.set(this.pending);
+    })().finally(() => (this.refreshing = null));
+    return this.refreshing;
   }
 
   /** Passes over every source until one finds nothing to write. */
