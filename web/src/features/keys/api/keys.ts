@@ -73,3 +73,18 @@ export const useRotateKey = () =>
   useKeyMutation(({ id, gracePeriodSeconds, reason }: { id: string; gracePeriodSeconds: number; reason?: string }) =>
     unwrap<IssuedKey>(api.POST('/api-keys/{id}/rotate', { params: { path: { id } }, body: { gracePeriodSeconds, ...(reason ? { reason } : {}) } })),
   );
+
+export interface KeyUsage {
+  from: string;
+  to: string;
+  days: { day: string; requests: number; errors: number; promptTokens: number; completionTokens: number; costMicros: number; avgLatencyMs: number | null }[];
+  totals: { requests: number; errors: number; promptTokens: number; completionTokens: number; costMicros: number };
+}
+
+/** Daily usage of one key over UTC days (the shared time range, by day). */
+export function useKeyUsage(id: string, from: string, to: string) {
+  return useQuery({
+    queryKey: [...KEY, id, 'usage', from, to],
+    queryFn: () => unwrap<KeyUsage>(api.GET('/api-keys/{id}/usage', { params: { path: { id }, query: { from, to } } })),
+  });
+}

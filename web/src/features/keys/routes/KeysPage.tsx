@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { Page, Loading } from '../../../components/Page';
 import { ErrorMessage } from '../../../components/ErrorMessage';
 import { DateTime } from '../../../components/DateTime';
@@ -10,6 +10,7 @@ import { useKeys, useUserOptions, type IssuedKey, type KeyFilters } from '../api
 import { CreateKeyForm } from '../components/CreateKeyForm';
 import { SecretOnce } from '../components/SecretOnce';
 import { KeyActions } from '../components/KeyActions';
+import { KeyUsagePanel } from '../components/KeyUsagePanel';
 
 const PAGE = 50;
 
@@ -18,6 +19,7 @@ export default function KeysPage() {
   const [filters, setFilters] = useState<KeyFilters>({ limit: PAGE, offset: 0 });
   const [creating, setCreating] = useState(false);
   const [issued, setIssued] = useState<IssuedKey | null>(null);
+  const [usageOf, setUsageOf] = useState<string | null>(null);
   const keys = useKeys(filters);
   const users = useUserOptions(isAdmin).data?.data ?? [];
   const owner = (id: string) => users.find((u) => u.id === id)?.email ?? id.slice(0, 8);
@@ -59,7 +61,8 @@ export default function KeysPage() {
           </thead>
           <tbody>
             {keys.data.data.map((k) => (
-              <tr key={k.id}>
+              <Fragment key={k.id}>
+              <tr>
                 <td>
                   {k.name}
                   {k.environment === 'test' && <span className="badge"> test</span>}
@@ -79,9 +82,20 @@ export default function KeysPage() {
                   <DateTime value={k.lastUsedAt} />
                 </td>
                 <td>
+                  <button type="button" className="secondary" aria-expanded={usageOf === k.id} aria-label={`Usage of ${k.name}`} onClick={() => setUsageOf(usageOf === k.id ? null : k.id)}>
+                    Usage
+                  </button>
                   <KeyActions k={k} onRotated={setIssued} />
                 </td>
               </tr>
+              {usageOf === k.id && (
+                <tr>
+                  <td colSpan={isAdmin ? 9 : 8}>
+                    <KeyUsagePanel k={k} />
+                  </td>
+                </tr>
+              )}
+              </Fragment>
             ))}
           </tbody>
         </table>
