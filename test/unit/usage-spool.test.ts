@@ -1,0 +1,104 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '../../src/logger';
+import { createMetrics } from '../../src/metrics/metrics';
+import { UsageDrops } from '../../src/usage/drops';
+import { UsageSpool } from '../../src/usage/spool';
+import { decodeEvent, encodeEvent } from '../../src/usage/codec';
+import type { UsageEvent } from '../../src/usage/event';
+
+const event = (i: number): UsageEvent => ({
+  id: crypto.randomUUID(),
+  ts: 1_700_000_000_000 + i,
+  requestId: `req_${i}`,
+  gatewayKeyId: crypto.randomUUID(),
+  userId: null,
+  walletEntryId: null,
+  surface: 'proxy',
+  service: 'echo',
+  model: null,
+  status: i % 2 ? 200 : 429,
+  errorCode: i % 2 ? null : 'rate_limited',
+  latencyMs: i,
+  upstreamLatencyMs: i % 3 ? null : 2,
+  promptTokens: 0,
+  completionTokens: 0,
+  costMicros: 7,
+  estimated: false,
+  stream: i % 2 === 0,
+  attempts: 1,
+});
+
+describe('usage spool', () => {
+  let dir: string;
+  const open = () => {
+    const logger = createLogger('silent');
+    const metrics = createMetrics({ collectDefault: false });
+    return new UsageSpool({ dir, logger, metrics, drops: new UsageDrops(logger, metrics) });
+  };
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-spool-unit-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('round-trips every field through the line encoding, and refuses what is not one of its lines', () => {
+    const e = event(3);
+    expect(decodeEvent(encodeEvent(e))).toEqual(e);
+    expect(decodeEvent('{"not":"an event"}')).toBeNull();
+    expect(decodeEvent(encodeEvent(e).slice(0, 40))).toBeNull();
+  });
+
+  it('has the turn in its file once append resolves, and a new process replays it in order', async () => {
+    const a = open();
+    const events = Array.from({ length: 50 }, (_, i) => event(i));
+    await Promise.all(events.map((e) => a.append(e)));
+    // no close(): what a killed process leaves behind
+    const b = open();
+    expect(b.depth()).toBe(50);
+    const batch = await b.next(1000);
+    expect(batch?.events).toEqual(events);
+    expect(batch?.more).toBe(false);
+    await batch!.ack();
+    expect(b.depth()).toBe(0);
+    expect(await b.next(1000)).toBeNull();
+    await b.close();
+    await a.close();
+  });
+
+  it('skips a torn last line (the process died inside a write) and counts it', async () => {
+    const a = open();
+    await Promise.all([event(1), event(2)].map((e) => a.append(e)));
+    await a.close();
+    const [file] = fs.readdirSync(dir);
+    fs.appendFileSync(path.join(dir, file), encodeEvent(event(3)).slice(0, 30));
+    const b = open();
+    expect(b.depth()).toBe(2);
+    const first = await b.next(1000);
+    expect(first?.events.map((e) => e.requestId)).toEqual(['req_1', 'req_2']);
+    await first!.ack();
+    const torn = await b.next(1000);
+    expect(torn).toMatchObject({ events: [], undecodable: 1 });
+    await torn!.ack();
+    expect(fs.readdirSync(dir)).toEqual([]); // fully read segments are deleted
+    await b.close();
+  });
+
+  it('deletes a segment once everything in it is acknowledged, and reads in batches', async () => {
+    const s = open();
+    await Promise.all(Array.from({ length: 25 }, (_, i) => s.append(event(i))));
+    const one = await s.next(10);
+    expect(one?.events).toHaveLength(10);
+    expect(one?.more).toBe(true);
+    await one!.ack();
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    const rest = await s.next(100);
+    expect(rest?.events).toHaveLength(15);
+    await rest!.ack();
+    expect(fs.readdirSync(dir)).toEqual([]);
+    await Promise.all([s.append(event(99))]);
+    expect(fs.readdirSync(dir)).toHaveLength(1); // a new segment for what comes next
+    await s.close();
+  });
+});
