@@ -6,6 +6,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Deps } from './deps';
 import type { AppContext, AppState } from './http/context';
 import { errorHandler } from './http/error-handler';
+import { installClientIp } from './http/client-ip';
 import { requestContext } from './http/request-context';
 import { OpenApiRegistry } from './http/openapi';
 import { Api, Guards } from './http/api';
@@ -98,7 +99,9 @@ function securityHeaders(): Koa.Middleware {
 
 /** Builds the Koa app from injected dependencies. Does no I/O, so tests build apps on their own stores. */
 export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = {}): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
+  // proxy: X-Forwarded-Proto/-Host are believed behind a trusted proxy; the client IP has one resolver of its own
+  const app = new Koa<AppState>({ proxy: Boolean(deps.config.trustProxy) });
+  installClientIp(app, deps.config.trustProxy);
   const openapi = new OpenApiRegistry();
   const guards: Guards = {
     jwt: jwtGuard(deps.db, deps.config.jwt, deps.consoleSessions),

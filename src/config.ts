@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import { parseTrustProxy, TrustProxy } from './http/client-ip';
 
 /** The only place that reads process.env. Everything else receives a Config. */
 
@@ -32,15 +33,18 @@ const envSchema = z.object({
     .optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).default('keywallet'),
-  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(12 * 3600),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 24 * 3600).default(12 * 3600),
+  JWT_MAX_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * 24 * 3600).default(30 * 24 * 3600),
   CONSOLE_SESSION_TTL_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(12 * 3600),
   CONSOLE_SESSION_IDLE_SECONDS: z.coerce.number().int().min(1).max(30 * 24 * 3600).default(2 * 3600),
   KEYWALLET_ADMIN_EMAIL: z.string().email().optional(),
   KEYWALLET_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   ALLOW_REGISTRATION: bool.default(false),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z.string().default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   CORS_ORIGINS: z.string().default('*'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
@@ -65,14 +69,18 @@ export interface Config {
   redisUrl?: string;
   dataDir: string;
   masterKeys: string;
-  jwt: { secret: string; issuer: string; ttlSeconds: number };
+  /** maxTtlSeconds caps every token's lifetime: longer ones are neither minted nor accepted */
+  jwt: { secret: string; issuer: string; ttlSeconds: number; maxTtlSeconds: number };
   /** console sessions: absolute lifetime and how long one lasts without a request */
   consoleSession: { ttlSeconds: number; idleSeconds: number };
   bootstrapAdmin?: { email: string; password: string };
   allowRegistration: boolean;
-  trustProxy: boolean;
+  /** which proxies may report the client address (X-Forwarded-For); false = the socket peer is the client */
+  trustProxy: TrustProxy;
   logLevel: string;
   metricsToken?: string;
+  /** a separate /metrics-only listener; when set, the main port does not serve /metrics */
+  metricsListener?: { host: string; port: number };
   corsOrigins: string[] | '*';
   shutdownTimeoutMs: number;
   upstreamTimeoutMs: number;
@@ -100,11 +108,25 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (e.KEYWALLET_ADMIN_EMAIL && !e.KEYWALLET_ADMIN_PASSWORD) {
     throw new ConfigError('KEYWALLET_ADMIN_PASSWORD', 'is required when KEYWALLET_ADMIN_EMAIL is set');
   }
+  if (e.JWT_TTL_SECONDS > e.JWT_MAX_TTL_SECONDS) {
+    throw new ConfigError('JWT_TTL_SECONDS', `must not exceed JWT_MAX_TTL_SECONDS (${e.JWT_MAX_TTL_SECONDS})`);
+  }
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  } catch (err) {
+    throw new ConfigError('TRUST_PROXY', (err as Error).message);
+  }
   let masterKeys = e.KEYWALLET_MASTER_KEYS;
   let jwtSecret = e.JWT_SECRET;
   if (e.NODE_ENV === 'production') {
     if (!masterKeys) throw new ConfigError('KEYWALLET_MASTER_KEYS', 'is required when NODE_ENV=production');
     if (!jwtSecret) throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
+    // Cost per model and the whole traffic picture are on /metrics: in production it is never open to whoever can
+    // reach the gateway. Either a bearer token, or a listener of its own that the operator keeps private.
+    if (!e.METRICS_TOKEN && e.METRICS_PORT === undefined) {
+      throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (or set METRICS_PORT for a separate, private metrics listener)');
+    }
   } else if (!masterKeys || !jwtSecret) {
     const generated = loadOrGenerateLocalSecrets(e.DATA_DIR);
     if (!masterKeys) {
@@ -125,15 +147,16 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
     masterKeys: masterKeys!,
-    jwt: { secret: jwtSecret!, issuer: e.JWT_ISSUER, ttlSeconds: e.JWT_TTL_SECONDS },
+    jwt: { secret: jwtSecret!, issuer: e.JWT_ISSUER, ttlSeconds: e.JWT_TTL_SECONDS, maxTtlSeconds: e.JWT_MAX_TTL_SECONDS },
     consoleSession: { ttlSeconds: e.CONSOLE_SESSION_TTL_SECONDS, idleSeconds: e.CONSOLE_SESSION_IDLE_SECONDS },
     bootstrapAdmin: e.KEYWALLET_ADMIN_EMAIL
       ? { email: e.KEYWALLET_ADMIN_EMAIL.toLowerCase(), password: e.KEYWALLET_ADMIN_PASSWORD! }
       : undefined,
     allowRegistration: e.ALLOW_REGISTRATION,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
+    metricsListener: e.METRICS_PORT !== undefined ? { host: e.METRICS_HOST, port: e.METRICS_PORT } : undefined,
     corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,

@@ -20,9 +20,9 @@ export interface AppState {
 
 export type AppContext = Koa.ParameterizedContext<AppState>;
 
+/** The client's address for allow-lists, login throttling, audit rows and logs (resolved in http/client-ip.ts). */
 export function clientIp(ctx: AppContext): string {
-  // ctx.ip honours X-Forwarded-For only when the app was built with proxy=true (TRUST_PROXY).
-  return ctx.ip.startsWith('::ffff:') ? ctx.ip.slice(7) : ctx.ip;
+  return ctx.ip;
 }
 
 /** Who did it, for the audit row of a management mutation. */

@@ -47,7 +47,8 @@ export function requestContext(logger: Logger, onDone?: (ctx: AppContext, ms: nu
       onDone?.(ctx, ms);
       const level = ctx.status < 400 && isGatewayPath(ctx.path) ? 'debug' : 'info';
       if (access.isLevelEnabled(level)) {
-        access[level]({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+        // ip: the resolved client address (http/client-ip.ts), worked out only when the line is written
+        access[level]({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ip: ctx.ip, ms: Math.round(ms * 10) / 10 }, 'request');
       }
     }
   };
