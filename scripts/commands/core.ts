@@ -3,7 +3,7 @@ import type { WithDeps } from '../cli';
 import { runBuiltinSeeds } from '../../seeds/builtin';
 import { migrateLatest } from '../../src/store/db';
 import { createUser } from '../../src/auth/users';
-import { signJwt } from '../../src/auth/jwt';
+import { signJwt, TokenLifetimeError } from '../../src/auth/jwt';
 import { ROLES, Role } from '../../src/auth/permissions';
 
 /** migrate, seed, admin create, token. (createDeps already migrates and seeds; these make it explicit.) */
@@ -45,13 +45,15 @@ export function registerCoreCommands(program: Command, withDeps: WithDeps): void
     .command('token')
     .description('mint a JWT for automation')
     .requiredOption('--email <email>')
-    .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+    .option('--ttl <seconds>', 'lifetime in seconds, at most JWT_MAX_TTL_SECONDS (default 30 days)', '3600')
     .action((opts: { email: string; ttl: string }) =>
       withDeps(async (deps) => {
+        const max = deps.config.jwt.maxTtlSeconds;
+        const ttl = Number(opts.ttl);
+        if (!/^\d+$/.test(opts.ttl.trim()) || ttl < 60) throw new Error(`--ttl must be a whole number of seconds between 60 and ${max}`);
+        if (ttl > max) throw new Error(`--ttl ${ttl}: ${new TokenLifetimeError(ttl, max).message}; ask for less, or raise the cap`);
         const user = await deps.db('users').where({ email: opts.email.toLowerCase() }).first();
         if (!user || user.disabled) throw new Error(`no active user ${opts.email}`);
-        const ttl = Number(opts.ttl);
-        if (!Number.isInteger(ttl) || ttl < 60) throw new Error('--ttl must be a whole number of seconds ≥ 60');
         process.stdout.write(signJwt(deps.config.jwt, { sub: user.id, role: user.role, ver: user.token_version }, ttl) + '\n');
       }),
     );
