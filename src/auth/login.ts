@@ -34,11 +34,17 @@ export function presentMe(user: UserRow) {
  */
 export async function authenticate(deps: AuthDeps, email: string, password: string, ip: string): Promise<UserRow> {
   const attempt = await admitLoginAttempt(deps, email, ip, deps.clock.now());
-  const user = (await deps.db('users').where({ email: email.trim().toLowerCase() }).first()) as UserRow | undefined;
-  const passwordOk = await verifyPassword(password, user?.password_hash ?? (await timingDecoy()));
-  if (!user || !passwordOk || user.disabled) throw new AppError('unauthorized', INVALID_LOGIN);
+  let user: UserRow | undefined;
+  try {
+    user = (await deps.db('users').where({ email: email.trim().toLowerCase() }).first()) as UserRow | undefined;
+    const passwordOk = await verifyPassword(password, user?.password_hash ?? (await timingDecoy()));
+    if (!user || !passwordOk || user.disabled) throw new AppError('unauthorized', INVALID_LOGIN);
+  } catch (err) {
+    await attempt.failed();
+    throw err;
+  }
   await attempt.succeeded();
-  const [updated] = await deps.db('users').where({ id: user.id }).update({ last_login_at: new Date(deps.clock.now()) }).returning('*');
+  const [updated] = await deps.db('users').where({ id: user!.id }).update({ last_login_at: new Date(deps.clock.now()) }).returning('*');
   return updated as UserRow;
 }
 
@@ -75,7 +81,10 @@ export async function changePassword(deps: AuthDeps, userId: string, current: st
   const user = (await deps.db('users').where({ id: userId }).first()) as UserRow | undefined;
   if (!user) throw new AppError('unauthorized', 'Not authenticated');
   const attempt = await admitLoginAttempt(deps, user.email, actor.ip ?? 'unknown', deps.clock.now());
-  if (!(await verifyPassword(current, user.password_hash))) throw new AppError('forbidden', 'The current password is wrong');
+  if (!(await verifyPassword(current, user.password_hash))) {
+    await attempt.failed();
+    throw new AppError('forbidden', 'The current password is wrong');
+  }
   await attempt.succeeded();
   if (next === current) throw new AppError('invalid_request', 'The new password must differ from the current one', { param: 'newPassword' });
   const passwordHash = await hashPassword(next);
