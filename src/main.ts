@@ -3,6 +3,7 @@ import { loadConfig, ConfigError, Config } from './config';
 import { createDeps, closeDeps, Deps } from './deps';
 import { buildApp } from './app';
 import { ensureFirstAdmin } from './auth/bootstrap';
+import { startMetricsListener } from './metrics/server';
 
 export interface RunningGateway {
   server: http.Server;
@@ -32,6 +33,11 @@ export async function start(config: Config): Promise<RunningGateway> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   deps.logger.info({ url, database: config.databaseUrl ? 'postgres' : 'pglite', store: deps.kv.kind }, 'keywallet listening');
+  if (config.metricsListener) {
+    const metrics = await startMetricsListener(deps.metrics.registry, { ...config.metricsListener, token: config.metricsToken });
+    deps.closers.push(() => metrics.close());
+    deps.logger.info({ url: metrics.url }, 'metrics listening (METRICS_PORT)');
+  }
 
   let closing: Promise<void> | null = null;
   const shutdown = (reason = 'shutdown') =>

@@ -145,10 +145,7 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
       m.tokens.labels(service, model, 'prompt').inc(call.promptTokens);
       m.tokens.labels(service, model, 'completion').inc(call.completionTokens);
     }
-    if (costMicros > 0) {
-      m.costUsd.labels(service, call.model ?? 'none').inc(costMicros / 1e6);
-      m.userCostUsd.labels(principal.userId).inc(costMicros / 1e6);
-    }
+    if (costMicros > 0) m.costUsd.labels(service, call.model ?? 'none').inc(costMicros / 1e6);
     return { costMicros, durable };
   };
 

@@ -1,12 +1,16 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Metric, Registry, collectDefaultMetrics } from 'prom-client';
+import { eventLoopDelayMetric } from './event-loop';
 
 /**
  * Prometheus metrics for one gateway process. Every call builds its own Registry (never prom-client's
  * global one), so a test can build many apps side by side. The metric names and label names below are a
  * contract: monitoring/ (alerts, Grafana) and the rest of the code are written against them.
  *
+ * No label carries a user or a gateway key: per-user figures belong to the analytics API (a series per user is
+ * a cardinality hazard, and a directory of who spends what for anyone who can scrape).
+ *
  * Label values are guarded on write: empty becomes 'none', a value outside a label's known set becomes
- * 'other', and an open-ended label (model, user_id, entry_id, route…) keeps at most
+ * 'other', and an open-ended label (model, entry_id, route…) keeps at most
  * MAX_VALUES_PER_LABEL distinct values per metric, later ones becoming 'other'. A client that invents
  * model names, or a scanner hitting random URLs, cannot grow the registry without bound.
  *
@@ -158,13 +162,16 @@ const GAUGE_WRITES = ['labels', 'inc', 'dec', 'set', 'setToCurrentTime', 'startT
 const HISTOGRAM_WRITES = ['labels', 'observe', 'startTimer', 'remove'] as const;
 
 export interface MetricsOptions {
-  /** Process and Node.js runtime metrics (CPU, memory, event loop, GC). Default true. */
+  /** Process and Node.js runtime metrics (CPU, memory, event loop, GC, 1 ms event-loop delay histogram). Default true. */
   collectDefault?: boolean;
 }
 
 export function createMetrics(opts: MetricsOptions = {}) {
   const registry = new Registry();
-  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry });
+  if (opts.collectDefault !== false) {
+    collectDefaultMetrics({ register: registry });
+    registry.registerMetric(eventLoopDelayMetric() as unknown as Metric);
+  }
 
   function counter<T extends string>(name: string, help: string, labelNames: readonly T[], domains?: LabelDomains) {
     const metric = new Counter<T>({ name, help, labelNames, registers: [registry] });
@@ -232,7 +239,6 @@ export function createMetrics(opts: MetricsOptions = {}) {
       'service',
       'model',
     ]),
-    userCostUsd: counter('keywallet_user_cost_usd_total', 'Cost charged in US dollars, by user id.', ['user_id']),
     rateLimited: counter(
       'keywallet_rate_limited_total',
       'Requests refused with 429 by a gateway rate limit, by scope and limit.',
@@ -270,6 +276,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     usageDropped: counter(
       'keywallet_usage_events_dropped_total',
       'Usage events lost (queue full or write failed for good).',
+      [],
+    ),
+    auditRows: gauge(
+      'keywallet_audit_rows',
+      'Rows in the audit hash chain at the last published checkpoint; it never goes down unless rows were removed.',
       [],
     ),
   };

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import Router from '@koa/router';
 import type { Deps } from '../deps';
 import type { AppState } from '../http/context';
@@ -8,6 +7,7 @@ import type { OpenApiRegistry } from '../http/openapi';
 import { readiness } from '../store/readiness';
 import { AppError } from '../http/errors';
 import { VERSION } from '../version';
+import { metricsAuthorized } from '../metrics/server';
 
 
 const SWAGGER_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png']);
@@ -28,13 +28,10 @@ export function opsRouter(deps: Deps, openapi: OpenApiRegistry): Router<AppState
     ctx.body = { status: ok ? 'ready' : 'not_ready', checks };
   });
   router.get('/metrics', async (ctx) => {
-    const token = deps.config.metricsToken;
-    if (token) {
-      const given = Buffer.from(ctx.get('authorization').replace(/^Bearer\s+/i, ''));
-      const want = Buffer.from(token);
-      if (given.length !== want.length || !crypto.timingSafeEqual(given, want)) {
-        throw new AppError('unauthorized', 'Metrics require METRICS_TOKEN as a bearer token');
-      }
+    // with METRICS_PORT, metrics are served on that listener only (metrics/server.ts)
+    if (deps.config.metricsListener) throw new AppError('not_found', 'Not found');
+    if (!metricsAuthorized(ctx.get('authorization'), deps.config.metricsToken)) {
+      throw new AppError('unauthorized', 'Metrics require METRICS_TOKEN as a bearer token');
     }
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();

@@ -56,7 +56,7 @@ describe('loadConfig', () => {
   it('refuses production without a master key or a JWT secret', () => {
     expect(configError({ NODE_ENV: 'production', JWT_SECRET: JWT }).variable).toBe('KEYWALLET_MASTER_KEYS');
     expect(configError({ NODE_ENV: 'production', KEYWALLET_MASTER_KEYS: KEY }).variable).toBe('JWT_SECRET');
-    expect(loadConfig({ NODE_ENV: 'production', KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT }).env).toBe('production');
+    expect(loadConfig({ NODE_ENV: 'production', KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, METRICS_TOKEN: 'm'.repeat(20) }).env).toBe('production');
   });
 
   it('requires a password with the bootstrap admin email', () => {

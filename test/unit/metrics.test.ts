@@ -10,7 +10,6 @@ const CONTRACT_NAMES = [
   'keywallet_fallbacks_total',
   'keywallet_tokens_total',
   'keywallet_cost_usd_total',
-  'keywallet_user_cost_usd_total',
   'keywallet_rate_limited_total',
   'keywallet_budget_refused_total',
   'keywallet_wallet_entry_up',
@@ -20,6 +19,7 @@ const CONTRACT_NAMES = [
   'keywallet_usage_backlog_limit_events',
   'keywallet_usage_events_written_total',
   'keywallet_usage_events_dropped_total',
+  'keywallet_audit_rows',
 ];
 
 async function seriesOf(metrics: ReturnType<typeof createMetrics>, name: string) {
@@ -60,7 +60,6 @@ describe('createMetrics', () => {
     m.fallbacks.labels('openai', 'rate_limited').inc();
     m.tokens.labels('openai', 'gpt-4o-mini', 'prompt').inc(120);
     m.costUsd.labels('openai', 'gpt-4o-mini').inc(0.0042);
-    m.userCostUsd.labels('u_1').inc(0.0042);
     m.rateLimited.labels('key', 'rpm').inc();
     m.budgetRefused.labels('user').inc();
     m.walletEntryUp.labels('we_1', 'openai').set(1);
@@ -68,6 +67,7 @@ describe('createMetrics', () => {
     m.usageQueueDepth.set(7);
     m.usageWritten.inc(3);
     m.usageDropped.inc();
+    m.auditRows.set(42);
     const text = await m.registry.metrics();
     expect(text).toContain('keywallet_http_request_duration_seconds_bucket{le="0.5",route="/api-keys/:id",method="GET"} 1');
     expect(text).toContain('keywallet_upstream_duration_seconds_bucket{le="30",service="anthropic"} 1');

@@ -29,7 +29,8 @@ interface Exported {
 }
 
 async function exportedMetrics(): Promise<Map<string, Exported>> {
-  const { registry } = createMetrics({ collectDefault: false });
+  // with the process metrics: the event-loop delay histogram is one of them
+  const { registry } = createMetrics();
   const out = new Map<string, Exported>();
   for (const { name, type } of await registry.getMetricsAsJSON()) {
     // labelNames is prom-client's own field (not in its typings); an absent field must fail, not pass.
@@ -268,8 +269,10 @@ describe('stack wiring', () => {
     for (const file of promConfig.rule_files) expect(fs.existsSync(path.join(root, 'monitoring/prometheus', file))).toBe(true);
     const gateway = promConfig.scrape_configs.find((s) => s.job_name === 'keywallet')!;
     expect(gateway.metrics_path).toBe('/metrics');
-    expect(gateway.static_configs[0].targets).toEqual(['keywallet:8080']);
-    expect(compose.services.keywallet).toBeDefined();
+    // compose serves /metrics on a private METRICS_PORT listener, not on the published gateway port
+    const env = compose.services.keywallet.environment as Record<string, string>;
+    expect(gateway.static_configs[0].targets).toEqual([`keywallet:${env.METRICS_PORT}`]);
+    expect(env.METRICS_HOST).toBe('0.0.0.0');
   });
 
   it('mounts Grafana provisioning and the dashboards folder the file provider reads', () => {
