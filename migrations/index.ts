@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_initial';
 import * as m002 from './002_token_version';
+import * as m003 from './003_audit_keyed';
 import * as m004 from './004_usage_hourly';
 import * as m005 from './005_console_sessions';
 import * as m006 from './006_usage_event_id';
@@ -10,6 +11,7 @@ import * as m009 from './009_llm_responses';
 const migrations: Record<string, Knex.Migration> = {
   '001_initial': m001,
   '002_token_version': m002,
+  '003_audit_keyed': m003,
   '004_usage_hourly': m004,
   '005_console_sessions': m005,
   '006_usage_event_id': m006,

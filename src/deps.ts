@@ -19,6 +19,10 @@ import { createGatewayKeyVerifier, GatewayKeyVerifier } from './keys/verify';
 import { createLimitService, LimitService } from './limits/service';
 import { ConsoleSessions } from './auth/console-sessions';
 import { ResilientCounters } from './limits/resilient-counters';
+import { parseMasterKeys } from './wallet/crypto';
+import { bindAuditKeys, deriveAuditKeys } from './audit/chain';
+import { sealUnkeyedAuditRows } from './audit/audit';
+import { AuditCheckpointer } from './audit/checkpoint';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -45,6 +49,8 @@ export interface Deps {
   llm: LlmCatalog;
   /** the web console's server-side cookie sessions and their CSRF tokens (auth/console-sessions.ts) */
   consoleSessions: ConsoleSessions;
+  /** published checkpoints (count + head hash) of the keyed audit chain: log line, gauge, GET /audit/head */
+  audit: AuditCheckpointer;
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
 }
@@ -78,6 +84,9 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  bindAuditKeys(db, deriveAuditKeys(parseMasterKeys(config.masterKeys))); // before anything writes an audit row
+  const sealed = await sealUnkeyedAuditRows(db);
+  if (sealed) logger.warn(sealed, 'audit log: rows written before the chain was keyed are now sealed by a keyed row');
   await runBuiltinSeeds(db);
 
   // capability services are assigned below, at their anchor
@@ -104,6 +113,10 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   deps.closers.push(() => deps.usage.close()); // before db.destroy and kv.close: writes what it can, the rest stays durable
   deps.keys = await createGatewayKeyVerifier(deps);
   deps.consoleSessions = new ConsoleSessions(db, deps.clock, { ...config.consoleSession, secret: config.jwt.secret });
+  deps.audit = new AuditCheckpointer(deps);
+  await deps.audit.publish();
+  deps.audit.start();
+  deps.closers.push(async () => deps.audit.stop());
   return deps;
 }
 

@@ -3,6 +3,13 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { verifyAuditChain } from '../audit/audit';
 
+const verifyQuery = z
+  .object({
+    expectCount: z.coerce.number().int().min(0).optional(),
+    expectHead: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-character hex hash').optional(),
+  })
+  .refine((q) => (q.expectCount === undefined) === (q.expectHead === undefined), 'expectCount and expectHead go together');
+
 const listQuery = z.object({
   action: z.string().trim().min(1).max(100).optional(),
   actorId: z.uuid().optional(),
@@ -53,7 +60,19 @@ export function auditRoutes(deps: Deps, api: (tag: string) => Api) {
       },
     )
     .route(
-      { method: 'get', path: '/audit/verify', summary: 'Walk the hash chain and report the first broken link', auth: 'jwt', permission: 'audit:read' },
-      () => verifyAuditChain(deps.db),
+      {
+        method: 'get',
+        path: '/audit/verify',
+        summary: 'Walk the keyed hash chain and report the first broken link; with expectCount + expectHead (a checkpoint), truncation too',
+        auth: 'jwt',
+        permission: 'audit:read',
+        query: verifyQuery,
+      },
+      (_ctx, { query: q }) =>
+        verifyAuditChain(deps.db, { expect: q.expectCount !== undefined ? { count: q.expectCount, headHash: q.expectHead! } : undefined }),
+    )
+    .route(
+      { method: 'get', path: '/audit/head', summary: 'A signed checkpoint of the audit chain: row count and head hash, to keep and verify against later', auth: 'jwt', permission: 'audit:read' },
+      () => deps.audit.publish(),
     ).router;
 }

@@ -84,6 +84,22 @@ export function parseMasterKeys(value: string): MasterKeyRing {
   return ring;
 }
 
+/**
+ * One subkey per master key version for another capability (the audit chain's HMAC key, say), derived with
+ * crypto_kdf under that capability's own 8-character context: the master keys themselves never leave this file.
+ */
+export function deriveSubkeys(ring: MasterKeyRing, context: string, bytes = 32): Map<number, Uint8Array> {
+  assertSodiumReady();
+  const masterKeys = ringKeys.get(ring);
+  if (!masterKeys) throw new TypeError('deriveSubkeys needs a ring returned by parseMasterKeys');
+  if (context.length !== 8 || context === AEAD_CONTEXT || context === FINGERPRINT_CONTEXT) {
+    throw new RangeError('a subkey context is 8 characters and not one of the wallet\'s own');
+  }
+  const out = new Map<number, Uint8Array>();
+  for (const [version, master] of masterKeys) out.set(version, sodium.crypto_kdf_derive_from_key(bytes, SUBKEY_ID, context, master));
+  return out;
+}
+
 /** A fresh master key in the format `parseMasterKeys` expects after `<version>:`. */
 export function generateMasterKey(): string {
   return randomBytes(MASTER_KEY_BYTES).toString('base64');
