@@ -751,6 +751,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A signed checkpoint of the audit chain: row count and head hash, to keep and verify against later */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/audit/verify": {
         parameters: {
             query?: never;
@@ -758,10 +801,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Walk the hash chain and report the first broken link */
+        /** Walk the keyed hash chain and report the first broken link; with expectCount + expectHead (a checkpoint), truncation too */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    expectCount?: number;
+                    expectHead?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
