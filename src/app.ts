@@ -2,14 +2,14 @@ import Koa from 'koa';
 import type Router from '@koa/router';
 import cors from '@koa/cors';
 import helmet from 'koa-helmet';
-import { bodyParser } from '@koa/bodyparser';
 import type { Deps } from './deps';
 import type { AppContext, AppState } from './http/context';
 import { errorHandler } from './http/error-handler';
 import { installClientIp } from './http/client-ip';
 import { requestContext } from './http/request-context';
 import { OpenApiRegistry } from './http/openapi';
-import { Api, Guards } from './http/api';
+import { Api, Guards, MANAGEMENT_BODY } from './http/api';
+import type { BodyPolicy } from './http/body';
 import { compose } from './http/compose';
 import { fastLane, FastRoutes } from './http/fast-routes';
 import { jwtGuard, permissionGuard } from './auth/guards';
@@ -17,26 +17,14 @@ import { opsRouter } from './routes/ops';
 import { consoleStatic } from './http/console-static';
 import { mountRoutes } from './routes';
 
-const LLM_JSON_LIMIT = 50 * 1024 * 1024;
-const JSON_LIMIT = 1024 * 1024;
-
-/** The JSON body limit bodyParsers applies to a path; null where it reads no body. */
-function jsonLimitFor(path: string): number | null {
-  if (path.startsWith('/v1/')) return LLM_JSON_LIMIT;
-  // raw pass-through streams the client body to the upstream untouched
-  if (/^\/proxy\/[^/]+/.test(path)) return null;
-  return JSON_LIMIT;
-}
-
-function bodyParsers(): Koa.Middleware {
-  const llm = bodyParser({ enableTypes: ['json'], jsonLimit: LLM_JSON_LIMIT, encoding: 'utf-8' });
-  const rest = bodyParser({ enableTypes: ['json', 'form', 'text'], jsonLimit: JSON_LIMIT, formLimit: '1mb', textLimit: '1mb' });
-  return (ctx, next) => {
-    const limit = jsonLimitFor(ctx.path);
-    if (limit === LLM_JSON_LIMIT) return llm(ctx, next);
-    if (limit === null) return next();
-    return rest(ctx, next);
-  };
+/**
+ * How a route's body is read (http/body.ts), by its path: /v1 takes JSON up to MAX_REQUEST_BODY_MB (base64 images),
+ * as sent and once decompressed; everything else, /proxy's envelope included, 1 MB of JSON, form or text.
+ * Routes read their body themselves, after authentication (http/api.ts); the raw pass-through streams it instead.
+ */
+function bodyPolicyFor(config: Deps['config']): (path: string) => BodyPolicy {
+  const llm: BodyPolicy = { limits: { wire: config.maxRequestBodyBytes, decoded: config.maxRequestBodyBytes }, types: ['json'] };
+  return (path) => (path.startsWith('/v1/') ? llm : MANAGEMENT_BODY);
 }
 
 /** The first path segments a router's routes start with (lower case); null when a route starts with a parameter. */
@@ -136,17 +124,17 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
     exposeHeaders: ['x-request-id', 'x-keywallet-model', 'x-keywallet-provider-key', 'x-keywallet-attempts', 'x-keywallet-route', 'retry-after'],
     allowHeaders: ['authorization', 'content-type', 'x-api-key', 'api-key', 'anthropic-version', 'anthropic-beta', 'x-service-hint', 'x-request-id'],
   });
-  // the hot /v1 and /proxy routes (`fast: true`) are served past cors → bodyParsers → routers (http/fast-routes.ts)
-  const fast = new FastRoutes(jsonLimitFor);
+  // the hot /v1 and /proxy routes (`fast: true`) are served past cors → routers (http/fast-routes.ts)
+  const fast = new FastRoutes();
   app.use(fastLane(fast, { middleware: corsMiddleware, origin: corsOrigin }));
   // the web console's files (/console, and / → there): past the fast lane, before CORS (same origin only)
   app.use(consoleStatic());
   app.use(corsMiddleware);
-  app.use(bodyParsers());
 
   const ops = opsRouter(deps, openapi);
   app.use(ops.routes()).use(ops.allowedMethods());
-  const routers = mountRoutes(deps, (tag) => new Api(openapi, guards, tag, fast));
+  const bodyPolicy = bodyPolicyFor(deps.config);
+  const routers = mountRoutes(deps, (tag) => new Api(openapi, guards, tag, fast, bodyPolicy));
   app.use(dispatchBySegment(routers));
   fast.verify([ops, ...routers]);
   return app;

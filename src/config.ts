@@ -56,6 +56,7 @@ const envSchema = z.object({
   USAGE_CLOSE_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
   UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
+  MAX_REQUEST_BODY_MB: z.coerce.number().int().min(1).max(1024).default(50),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -87,6 +88,8 @@ export interface Config {
   anthropicVersion: string;
   /** the largest file a multipart /v1 upload (audio, image edits) may carry; spooled to disk, never held in memory */
   uploadLimitBytes: number;
+  /** the largest /v1 JSON body, in bytes, as sent and once decompressed (base64 images make them large) */
+  maxRequestBodyBytes: number;
   /** raw usage events older than this are deleted (daily rollups are kept); 0 keeps them forever */
   usageRetentionDays: number;
   /** the usage ledger's durable logs (usage/spool.ts, usage/stream.ts): bounds, fsync period, claim idle, close deadline */
@@ -162,6 +165,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
     anthropicVersion: e.ANTHROPIC_VERSION,
     uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
+    maxRequestBodyBytes: e.MAX_REQUEST_BODY_MB * 1024 * 1024,
     usageRetentionDays: e.USAGE_RETENTION_DAYS,
     usageLedger: {
       spoolMaxEvents: e.USAGE_SPOOL_MAX_EVENTS,

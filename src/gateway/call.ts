@@ -203,3 +203,16 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
     await settle();
   }
 }
+
+/**
+ * A request refused before its handler could run the call (bad input, an unknown or forbidden model, a missing
+ * scope) still goes through the gateway call: it is rate limited and leaves its usage event like any request.
+ * Rethrows the refusal, or the rate-limit / credit refusal that wins over it. `model` is recorded when known good.
+ */
+export async function recordRefusal(ctx: AppContext, deps: Deps, surface: Surface, err: unknown, model: string | null = null): Promise<never> {
+  await runGatewayCall(ctx, deps, { surface, estimate: { tokens: 0, costMicros: 0 } }, async (call) => {
+    call.model = model;
+    throw err;
+  });
+  throw err;
+}

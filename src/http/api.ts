@@ -3,9 +3,10 @@ import type Koa from 'koa';
 import { z } from 'zod';
 import type { Permission } from '../auth/permissions';
 import type { AppContext, AppState } from './context';
+import { BodyPolicy, parseRequestBody } from './body';
 import type { FastRoutes } from './fast-routes';
 import type { OpenApiRegistry } from './openapi';
-import { parseInput } from './validate';
+import { assertSafeBody, assertSafeStrings, parseInput } from './validate';
 
 export interface Guards {
   /** JWT or console session cookie → ctx.state.user (401 otherwise; 403 while a password change is pending) */
@@ -41,6 +42,11 @@ export interface RouteDef<B, Q, P> {
   response?: z.ZodType;
   status?: number;
   /**
+   * Input refusals after authentication (body too large or malformed, invalid body, query or parameters) go
+   * through this: a gateway route counts and records them like any call (gateway/call.ts), then rethrows.
+   */
+  refused?: (ctx: AppContext, err: unknown) => Promise<never>;
+  /**
    * Served by the app's fast lane too (http/fast-routes.ts), past the generic CORS, body-parser and router
    * middleware: for the hot /v1 and /proxy routes. Only a fixed path (no parameters) can be fast.
    */
@@ -52,9 +58,46 @@ export type Handler<B, Q, P> = (
   input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> },
 ) => unknown | Promise<unknown>;
 
+const BODY_METHODS = new Set(['post', 'put', 'patch']);
+
+/** Management bodies: 1 MB as sent and once decompressed; JSON, forms and text (dotenv imports). */
+export const MANAGEMENT_BODY: BodyPolicy = { limits: { wire: 1024 * 1024, decoded: 1024 * 1024 }, types: ['json', 'form', 'text'] };
+
 function parseBody<B extends z.ZodType>(def: { body?: B; bodyAccepts?: (body: unknown) => boolean }, raw: unknown): unknown {
   if (def.bodyAccepts?.(raw)) return raw;
   return parseInput(def.body!, raw, 'body');
+}
+
+type Input<B, Q, P> = { body: Infer<B>; query: Infer<Q>; params: Infer<P> };
+
+/**
+ * The route's input, read and checked in order: the body (only now, after authentication: an unauthenticated
+ * caller's upload is never read), its nesting depth and NUL characters, then the schemas. On a gateway route a
+ * NUL inside a prompt is the provider's business: there the schemas refuse it only where the gateway uses the
+ * value itself (the model name, the proxy envelope's fields).
+ */
+async function readInput<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined>(
+  ctx: AppContext,
+  def: RouteDef<B, Q, P>,
+  bodyPolicy: BodyPolicy | null,
+): Promise<Input<B, Q, P>> {
+  const refuseNul = def.auth !== 'gateway';
+  let body: unknown;
+  if (def.body) {
+    if (bodyPolicy) await parseRequestBody(ctx, bodyPolicy);
+    const raw = (ctx.request as { body?: unknown }).body ?? {};
+    assertSafeBody(raw, refuseNul);
+    body = parseBody(def as { body?: z.ZodType; bodyAccepts?: (body: unknown) => boolean }, raw);
+  }
+  // every route's path parameters and the query of any that reads one: handlers may use them without a schema
+  const params = (ctx as unknown as { params?: Record<string, string> }).params;
+  assertSafeStrings(params, 'params');
+  if (def.query || refuseNul) assertSafeStrings(ctx.query, 'query');
+  return {
+    body: body as Infer<B>,
+    query: (def.query ? parseInput(def.query, ctx.query, 'query') : undefined) as Infer<Q>,
+    params: (def.params ? parseInput(def.params, params, 'params') : undefined) as Infer<P>,
+  };
 }
 
 /**
@@ -69,6 +112,8 @@ export class Api {
     private readonly guards: Guards,
     private readonly tag: string,
     private readonly fast?: FastRoutes,
+    /** how the body of a route with this path is read */
+    private readonly bodyPolicy: (path: string) => BodyPolicy = () => MANAGEMENT_BODY,
   ) {}
 
   route<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends z.ZodType | undefined = undefined>(
@@ -89,12 +134,15 @@ export class Api {
     if (def.auth === 'jwt') chain.push(def.allowPendingPasswordChange ? this.guards.jwtPendingPasswordChange : this.guards.jwt);
     if (def.auth === 'gateway') chain.push(this.guards.gateway);
     if (def.permission) chain.push(this.guards.permission(def.permission));
+    const bodyPolicy = def.body && BODY_METHODS.has(def.method) ? this.bodyPolicy(def.path) : null;
     chain.push(async (ctx: AppContext) => {
-      const input = {
-        body: (def.body ? parseBody(def, (ctx.request as { body?: unknown }).body ?? {}) : undefined) as Infer<B>,
-        query: (def.query ? parseInput(def.query, ctx.query, 'query') : undefined) as Infer<Q>,
-        params: (def.params ? parseInput(def.params, (ctx as unknown as { params: unknown }).params, 'params') : undefined) as Infer<P>,
-      };
+      let input: Input<B, Q, P>;
+      try {
+        input = await readInput(ctx, def, bodyPolicy);
+      } catch (err) {
+        if (def.refused) return def.refused(ctx, err);
+        throw err;
+      }
       const result = await handler(ctx, input);
       if (result !== undefined) {
         ctx.status = def.status ?? 200;

@@ -56,6 +56,8 @@ export function errorHandler(logger: Logger): Koa.Middleware {
       }
       ctx.status = appErr.status;
       if (appErr.headers) ctx.set(appErr.headers);
+      // a refused upload (no credential, too large) is not read to its end: the connection closes after the answer
+      if (!ctx.req.complete) ctx.set('Connection', 'close');
       ctx.body = body(shapeFor(ctx.path), appErr, requestId);
     }
   };

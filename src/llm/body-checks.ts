@@ -12,9 +12,9 @@ const isPositiveInt = (v: unknown) => typeof v === 'number' && Number.isSafeInte
 const isInt = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
 const absent = (v: unknown) => v === undefined || v === null;
 
-/** 1..256 characters with nothing for trim() to remove. */
+/** 1..256 characters with nothing for trim() to remove, and no NUL. */
 function isModelName(v: unknown): boolean {
-  return typeof v === 'string' && v.length > 0 && v.length <= 256 && v.trim().length === v.length;
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 && v.trim().length === v.length && !v.includes('\0');
 }
 
 function hasRoles(messages: unknown, min: number): boolean {

@@ -3,7 +3,7 @@
  * path in ./serve.ts routes it. Refusals made here (scope, unknown or forbidden model) still leave a usage event.
  */
 import type { Deps } from '../deps';
-import { runGatewayCall, type Surface } from '../gateway/call';
+import { recordRefusal, runGatewayCall, type Surface } from '../gateway/call';
 import type { AppContext } from '../http/context';
 import { AppError } from '../http/errors';
 import type { GatewayPrincipal, Scope } from '../keys/principal';
@@ -15,14 +15,17 @@ import type { UpstreamAgents } from '../proxy/forward';
 import type { ResolvedModel, ResolveOptions } from './models';
 import { serveLlmCall } from './serve';
 
-/** Runs the refusal through the gateway call too, so it is rate limited and recorded like any request. */
-export async function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unknown): Promise<never> {
-  await runGatewayCall(ctx, deps, { surface, estimate: { tokens: 0, costMicros: 0 } }, async (call) => {
-    if (err instanceof AppError && err.param === 'model') call.model = String((ctx.request as { body?: { model?: unknown } }).body?.model ?? '') || null;
-    throw err;
-  });
-  throw err;
+/**
+ * Runs a refusal (scope, model, input) through the gateway call too, so it is rate limited and recorded like any
+ * request, with the model it named once the schema has accepted the name.
+ */
+export function refused(ctx: AppContext, deps: Deps, surface: Surface, err: unknown): Promise<never> {
+  const model = err instanceof AppError && err.param === 'model' ? String((ctx.request as { body?: { model?: unknown } }).body?.model ?? '') || null : null;
+  return recordRefusal(ctx, deps, surface, err, model);
 }
+
+/** Api's `refused` hook for a /v1 surface: an input refusal is rate limited and recorded like any call (no model). */
+export const refusedAs = (deps: Deps, surface: Surface) => (ctx: AppContext, err: unknown) => recordRefusal(ctx, deps, surface, err);
 
 export function principalOf(ctx: AppContext): GatewayPrincipal {
   const principal = ctx.state.principal;

@@ -7,7 +7,9 @@ import type { Service } from '../services/service';
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
 const HEADER_VALUE = /^[^\r\n\0]{0,8192}$/;
-const scalar = z.union([z.string().max(4096), z.number(), z.boolean()]);
+// no NUL in what the gateway itself puts on the upstream request line (the body is the caller's business)
+const noNul = (s: string) => !s.includes('\0');
+const scalar = z.union([z.string().max(4096).refine(noNul, 'must not contain NUL characters'), z.number(), z.boolean()]);
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 export const envelopeSchema = z
@@ -19,7 +21,7 @@ export const envelopeSchema = z
       .transform((m) => m.toUpperCase())
       .pipe(z.enum(METHODS))
       .default('GET'),
-    query: z.record(z.string().min(1).max(256), z.union([scalar, z.array(scalar).max(100)])).optional(),
+    query: z.record(z.string().min(1).max(256).refine(noNul, 'must not contain NUL characters'), z.union([scalar, z.array(scalar).max(100)])).optional(),
     headers: z
       .record(z.string().regex(HEADER_NAME, 'must be a header name'), z.string().regex(HEADER_VALUE, 'must be a header value'))
       .optional(),

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { Deps } from '../deps';
-import { runGatewayCall } from '../gateway/call';
+import { recordRefusal, runGatewayCall } from '../gateway/call';
 import type { AppContext } from '../http/context';
 import { AppError } from '../http/errors';
 import { assertScope, assertServiceAllowed } from '../keys/restrictions';
@@ -58,7 +58,13 @@ function prepare(ctx: AppContext, deps: Deps, target: ProxyTarget): { service: S
  * and stream the upstream answer back with its status — credentials stripped, the provider secret scrubbed.
  */
 export async function proxyCall(ctx: AppContext, deps: Deps, agents: UpstreamAgents, target: ProxyTarget): Promise<void> {
-  const { service, url } = prepare(ctx, deps, target);
+  let prepared: { service: Service; url: URL };
+  try {
+    prepared = prepare(ctx, deps, target);
+  } catch (err) {
+    return recordRefusal(ctx, deps, 'proxy', err); // an unknown service, a bad endpoint: counted and recorded too
+  }
+  const { service, url } = prepared;
   const principal = ctx.state.principal!;
   const estimate = { tokens: 0, costMicros: service.costPerCallMicros };
   await runGatewayCall(ctx, deps, { surface: 'proxy', estimate, cost: () => service.costPerCallMicros }, async (call) => {

@@ -3,6 +3,7 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import type { AppContext } from '../http/context';
 import { AppError } from '../http/errors';
+import { recordRefusal } from '../gateway/call';
 import { envelopeBody, envelopeSchema, envelopeService, METHODS } from '../proxy/envelope';
 import type { QueryParams } from '../proxy/endpoint-guard';
 import { UpstreamAgents } from '../proxy/forward';
@@ -32,10 +33,16 @@ export function proxyRoutes(deps: Deps, api: (tag: string) => Api) {
       summary: 'Call any REST service through the wallet: {service?, endpoint, method, query?, headers?, body?}',
       auth: 'gateway',
       body: envelopeSchema,
+      refused: (ctx, err) => recordRefusal(ctx, deps, 'proxy', err),
       fast: true,
     },
     async (ctx, { body: envelope }) => {
-      const service = envelopeService(envelope, ctx.get('x-service-hint'), ctx.state.principal!, deps.services.list());
+      let service: string;
+      try {
+        service = envelopeService(envelope, ctx.get('x-service-hint'), ctx.state.principal!, deps.services.list());
+      } catch (err) {
+        return recordRefusal(ctx, deps, 'proxy', err);
+      }
       const { body, contentType } = envelopeBody(envelope);
       const headers: Record<string, string> = { ...envelope.headers };
       for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-type') delete headers[name];
@@ -55,9 +62,9 @@ export function proxyRoutes(deps: Deps, api: (tag: string) => Api) {
   // The raw path is taken undecoded from the request line: the endpoint guard must see what was sent.
   const raw: Koa.Middleware = async (ctx: AppContext) => {
     const match = RAW_PATH.exec(ctx.path);
-    if (!match) throw new AppError('invalid_request', 'Expected /proxy/<service>/<endpoint>', { param: 'service' });
+    if (!match) return recordRefusal(ctx, deps, 'proxy', new AppError('invalid_request', 'Expected /proxy/<service>/<endpoint>', { param: 'service' }));
     const method = ctx.method.toUpperCase();
-    if (!(METHODS as readonly string[]).includes(method)) throw new AppError('invalid_request', `Method ${method} is not proxied`);
+    if (!(METHODS as readonly string[]).includes(method)) return recordRefusal(ctx, deps, 'proxy', new AppError('invalid_request', `Method ${method} is not proxied`));
     await proxyCall(ctx, deps, agents, {
       service: match[1],
       endpoint: match[2] ?? '/',

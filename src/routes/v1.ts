@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { UpstreamAgents } from '../proxy/forward';
 import { chatBodyAccepts, embeddingsBodyAccepts, messagesBodyAccepts } from '../llm/body-checks';
-import { anthropicMessages, chatCompletions, completions, countMessageTokens, embeddings, listModelsForKey, openaiJsonSurface, retrieveModelForKey } from '../llm/handlers';
+import { anthropicMessages, chatCompletions, completions, countMessageTokens, embeddings, listModelsForKey, openaiJsonSurface, refusedAs, retrieveModelForKey } from '../llm/handlers';
 import { ResponseStore } from '../llm/response-store';
 import { speech, uploadSurface } from '../llm/media';
 import { createResponse, operateOnResponse } from '../llm/responses';
@@ -16,7 +16,9 @@ import { createResponse, operateOnResponse } from '../llm/responses';
  * also after an alias fell back; `x-keywallet-model` says `service/model`.
  */
 
-const modelName = z.string().trim().min(1).max(256);
+// a NUL would reach the usage ledger (PostgreSQL text cannot hold one) and the upstream's URL or body
+const noNul = (s: string) => !s.includes('\0');
+const modelName = z.string().trim().min(1).max(256).refine(noNul, 'must not contain NUL characters');
 
 export const chatCompletionBody = z.looseObject({
   model: modelName,
@@ -45,12 +47,12 @@ export const responsesBody = z.looseObject({
   instructions: z.string().nullable().optional(),
   stream: z.boolean().nullable().optional(),
   store: z.boolean().nullable().optional(),
-  previous_response_id: z.string().min(1).max(256).nullable().optional(),
+  previous_response_id: z.string().min(1).max(256).refine(noNul, 'must not contain NUL characters').nullable().optional(),
   max_output_tokens: z.number().int().positive().nullable().optional(),
   tools: z.array(z.looseObject({ type: z.string().min(1) })).optional(),
 });
 
-const responseParams = z.object({ id: z.string().min(1).max(256) });
+const responseParams = z.object({ id: z.string().min(1).max(256).refine(noNul, 'must not contain NUL characters') });
 
 const textOrTokens = z.union([z.string(), z.array(z.string()).min(1), z.array(z.number().int()).min(1), z.array(z.array(z.number().int()).min(1)).min(1)]);
 
@@ -102,6 +104,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         auth: 'gateway',
         body: chatCompletionBody,
         bodyAccepts: chatBodyAccepts,
+        refused: refusedAs(deps, 'chat'),
         fast: true,
       },
       (ctx, { body }) => chatCompletions(ctx, deps, agents, body),
@@ -114,6 +117,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         auth: 'gateway',
         body: messagesBody,
         bodyAccepts: messagesBodyAccepts,
+        refused: refusedAs(deps, 'messages'),
         fast: true,
       },
       (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
@@ -125,6 +129,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         summary: 'Anthropic token counting on an Anthropic model or alias (not billed); x-api-key or Bearer',
         auth: 'gateway',
         body: countTokensBody,
+        refused: refusedAs(deps, 'count_tokens'),
       },
       (ctx, { body }) => countMessageTokens(ctx, deps, agents, { ...body, max_tokens: 1 }),
     )
@@ -135,31 +140,32 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         summary: 'OpenAI Responses API (streaming and not) on any model; Anthropic models are translated; previous_response_id continues on the entry that holds the response',
         auth: 'gateway',
         body: responsesBody,
+        refused: refusedAs(deps, 'responses'),
       },
       (ctx, { body }) => createResponse(ctx, deps, agents, responses, body),
     )
     .route(
-      { method: 'get', path: '/v1/responses/:id', summary: 'A stored response (own responses only)', auth: 'gateway', params: responseParams },
+      { method: 'get', path: '/v1/responses/:id', summary: 'A stored response (own responses only)', auth: 'gateway', params: responseParams, refused: refusedAs(deps, 'responses') },
       (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'retrieve'),
     )
     .route(
-      { method: 'delete', path: '/v1/responses/:id', summary: 'Delete a stored response', auth: 'gateway', params: responseParams },
+      { method: 'delete', path: '/v1/responses/:id', summary: 'Delete a stored response', auth: 'gateway', params: responseParams, refused: refusedAs(deps, 'responses') },
       (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'delete'),
     )
     .route(
-      { method: 'get', path: '/v1/responses/:id/input_items', summary: "A stored response's input items", auth: 'gateway', params: responseParams },
+      { method: 'get', path: '/v1/responses/:id/input_items', summary: "A stored response's input items", auth: 'gateway', params: responseParams, refused: refusedAs(deps, 'responses') },
       (ctx, { params }) => operateOnResponse(ctx, deps, agents, responses, params.id, 'input_items'),
     )
     .route(
-      { method: 'post', path: '/v1/completions', summary: 'OpenAI legacy Completions (streaming and not), OpenAI-protocol models', auth: 'gateway', body: completionsBody },
+      { method: 'post', path: '/v1/completions', summary: 'OpenAI legacy Completions (streaming and not), OpenAI-protocol models', auth: 'gateway', body: completionsBody, refused: refusedAs(deps, 'completions') },
       (ctx, { body }) => completions(ctx, deps, agents, body),
     )
     .route(
-      { method: 'post', path: '/v1/moderations', summary: 'OpenAI Moderations', auth: 'gateway', body: moderationsBody },
+      { method: 'post', path: '/v1/moderations', summary: 'OpenAI Moderations', auth: 'gateway', body: moderationsBody, refused: refusedAs(deps, 'moderations') },
       (ctx, { body }) => openaiJsonSurface(ctx, deps, agents, 'moderations', body, body.input),
     )
     .route(
-      { method: 'post', path: '/v1/images/generations', summary: 'OpenAI image generation (JSON answers: URLs or base64)', auth: 'gateway', body: imagesBody },
+      { method: 'post', path: '/v1/images/generations', summary: 'OpenAI image generation (JSON answers: URLs or base64)', auth: 'gateway', body: imagesBody, refused: refusedAs(deps, 'images') },
       (ctx, { body }) => openaiJsonSurface(ctx, deps, agents, 'images', body, body.prompt),
     )
     .route(
@@ -186,6 +192,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         auth: 'gateway',
         body: embeddingsBody,
         bodyAccepts: embeddingsBodyAccepts,
+        refused: refusedAs(deps, 'embeddings'),
         fast: true,
       },
       (ctx, { body }) => embeddings(ctx, deps, agents, body),
@@ -195,7 +202,14 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
       (ctx) => listModelsForKey(ctx, deps),
     )
     .route(
-      { method: 'get', path: '/v1/models/:model', summary: 'One model or alias this key may use', auth: 'gateway', params: modelParams },
+      {
+        method: 'get',
+        path: '/v1/models/:model',
+        summary: 'One model or alias this key may use',
+        auth: 'gateway',
+        params: modelParams,
+        refused: refusedAs(deps, 'models'),
+      },
       (ctx, { params }) => retrieveModelForKey(ctx, deps, params.model),
     ).router;
 }

@@ -173,8 +173,10 @@ describe(`fast lane for /v1 and /proxy (${TEST_BACKEND})`, () => {
     expect(plain.headers.allow).toBe('POST');
   });
 
-  it('malformed JSON: 400 in OpenAI shape, in Anthropic shape on /v1/messages, unmatched in metrics as before', async () => {
-    const before = await requestCount(env.gw, 'unmatched', 'POST', 400);
+  it('malformed JSON: 400 in OpenAI shape, in Anthropic shape on /v1/messages, under the route in metrics', async () => {
+    // bodies are read by the route itself, after authentication, so a refused body counts under its route
+    const before = await requestCount(env.gw, '/v1/chat/completions', 'POST', 400);
+    const beforeMessages = await requestCount(env.gw, '/v1/messages', 'POST', 400);
     const openai = await send(env.gw.url, '/v1/chat/completions', { headers: json(), body: '{"model":' });
     expect(lastLookupHit()).toBe(true);
     expect(openai.status).toBe(400);
@@ -189,7 +191,8 @@ describe(`fast lane for /v1 and /proxy (${TEST_BACKEND})`, () => {
       const res = await send(env.gw.url, '/v1/chat/completions', { headers: json(), body });
       expect({ body, status: res.status, json: res.json }).toEqual({ body, status: 400, json: OPENAI_MALFORMED });
     }
-    expect(await requestCount(env.gw, 'unmatched', 'POST', 400)).toBe(before + 8);
+    expect(await requestCount(env.gw, '/v1/chat/completions', 'POST', 400)).toBe(before + 7);
+    expect(await requestCount(env.gw, '/v1/messages', 'POST', 400)).toBe(beforeMessages + 1);
     expect(env.openai.requests).toHaveLength(0);
   });
 
@@ -211,7 +214,8 @@ describe(`fast lane for /v1 and /proxy (${TEST_BACKEND})`, () => {
   });
 
   it('over the limit: 413 from Content-Length at once, or while reading a chunked body', async () => {
-    const before = await requestCount(env.gw, 'unmatched', 'POST', 413);
+    const before = await requestCount(env.gw, '/v1/chat/completions', 'POST', 413);
+    const beforeProxy = await requestCount(env.gw, '/proxy', 'POST', 413);
     // /v1 allows 50 MB: the declared length is refused before any of it is read
     const declared = await send(env.gw.url, '/v1/chat/completions', { headers: json({ 'content-length': 50 * 1024 * 1024 + 1 }), body: '{"model":', end: false });
     expect(declared.status).toBe(413);
@@ -230,10 +234,11 @@ describe(`fast lane for /v1 and /proxy (${TEST_BACKEND})`, () => {
     const overChunked = await send(env.gw.url, '/proxy', { headers: json({ 'transfer-encoding': 'chunked' }), body: envelope(1024 * 1024 + 1) });
     expect(overChunked.status).toBe(413);
     expect(overChunked.json).toEqual(OPENAI_TOO_LARGE);
-    expect(await requestCount(env.gw, 'unmatched', 'POST', 413)).toBe(before + 3);
+    expect(await requestCount(env.gw, '/v1/chat/completions', 'POST', 413)).toBe(before + 1);
+    expect(await requestCount(env.gw, '/proxy', 'POST', 413)).toBe(beforeProxy + 2);
   });
 
-  it('other encodings and content types keep the generic body parser answers', async () => {
+  it('other encodings and content types: the same answers as the generic stack', async () => {
     const gzip = await send(env.gw.url, '/v1/chat/completions', { headers: json({ 'content-encoding': 'gzip' }), body: zlib.gzipSync(CHAT) });
     expect(gzip.status).toBe(200);
     expect(gzip.json.choices[0].message.content).toBe('mock-openai reply to: Say hello');
