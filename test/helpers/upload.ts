@@ -30,17 +30,21 @@ export function uploadUntilAnswered(
       wake?.();
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
+      // 'close' too: the server may reset the connection we were still sending on right after its answer
+      const done = () => {
         const text = Buffer.concat(chunks).toString();
         let json: unknown = null;
         try {
           json = JSON.parse(text);
         } catch {
-          /* not JSON */
+          /* not JSON, or cut short */
         }
         resolve({ status: res.statusCode!, headers: res.headers, json, sent, total });
         req.destroy();
-      });
+      };
+      res.on('end', done);
+      res.on('close', done);
+      res.on('error', () => {});
     });
     // once answered, the server may close its end while we were still sending: that is the point
     req.on('error', (err) => {
