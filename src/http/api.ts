@@ -130,6 +130,10 @@ export class Api {
       query: def.query,
       response: def.response,
     });
+    if (def.auth === 'gateway' && (def.body || def.query || def.params) && !def.refused) {
+      // every /v1 and /proxy request leaves a usage event, the ones refused for their input included
+      throw new Error(`gateway route ${def.method.toUpperCase()} ${def.path} takes input: say how its refusals are recorded (refused)`);
+    }
     const chain: Koa.Middleware[] = [...(def.before ?? [])];
     if (def.auth === 'jwt') chain.push(def.allowPendingPasswordChange ? this.guards.jwtPendingPasswordChange : this.guards.jwt);
     if (def.auth === 'gateway') chain.push(this.guards.gateway);
