@@ -181,7 +181,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
       (ctx) => uploadSurface(ctx, deps, agents, '/v1/images/edits'),
     )
     .route(
-      { method: 'post', path: '/v1/audio/speech', summary: 'OpenAI text to speech: the audio is streamed back as it is generated', auth: 'gateway', body: speechBody },
+      { method: 'post', path: '/v1/audio/speech', summary: 'OpenAI text to speech: the audio is streamed back as it is generated', auth: 'gateway', body: speechBody, refused: refusedAs(deps, 'speech') },
       (ctx, { body }) => speech(ctx, deps, agents, body),
     )
     .route(
