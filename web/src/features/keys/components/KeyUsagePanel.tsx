@@ -23,7 +23,8 @@ export function KeyUsagePanel({ k }: { k: GatewayKey }) {
   return (
     <section className="panel" aria-label={`Usage of ${k.name}`}>
       <p>
-        {formatNumber(totals.requests)} requests ({formatNumber(totals.errors)} errors), {formatTokens(totals.promptTokens + totals.completionTokens)} tokens,{' '}
+        {formatNumber(totals.requests)} {totals.requests === 1 ? 'request' : 'requests'} ({formatNumber(totals.errors)} errors),{' '}
+        {formatTokens(totals.promptTokens + totals.completionTokens)} tokens,{' '}
         <Money micro={totals.costMicros} /> from {usage.data.from} to {usage.data.to} (UTC days).
       </p>
       {days.length > 1 && <Chart title={`Requests per day for ${k.name}`} x={series.x} ys={series.ys} series={[{ label: 'Requests' }, { label: 'Errors' }]} yLabel="Requests per day" />}
