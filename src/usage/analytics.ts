@@ -137,27 +137,3 @@ export async function labelsFor(db: Db, groupBy: GroupBy, ids: string[]): Promis
   }[];
   return new Map(rows.map((r) => [r.id, r.label]));
 }
-
-export interface UsageOverview {
-  from: string;
-  to: string;
-  totals: UsageTotals & { errorRate: number; totalTokens: number };
-  top: { services: UsageRow[]; models: UsageRow[]; users: UsageRow[]; keys: UsageRow[] };
-}
-
-export async function usageOverview(db: Db, filter: UsageFilter, topN = 5): Promise<UsageOverview> {
-  const totals = await usageTotals(db, filter);
-  const [services, models, users, keys] = await Promise.all(
-    (['service', 'model', 'user', 'key'] as const).map((g) => usageReport(db, filter, g, { limit: topN })),
-  );
-  return {
-    from: filter.from,
-    to: filter.to,
-    totals: {
-      ...totals,
-      errorRate: totals.requests ? totals.errors / totals.requests : 0,
-      totalTokens: totals.promptTokens + totals.completionTokens,
-    },
-    top: { services, models, users, keys },
-  };
-}

@@ -3,7 +3,6 @@ import { groupExpr, labelsFor, present, rollupFor, scoped, SUMS, UsageFilter, Us
 import { NO_ID, NO_NAME } from './event';
 import { rangeBounds } from './range';
 import type { UsageSums } from './rollup';
-import { pgArrayLiteral } from './pg-array';
 
 /**
  * Usage over time for the console's charts: one series per group (the top N by cost, then requests, the rest
@@ -78,28 +77,23 @@ export async function usageTimeseries(
   const sums = hourly ? `${SUMS}, ${ADDED_SUMS}` : SUMS;
   const groupBy = opts.groupBy;
 
-  let groupSql = `'${TOTAL}'`;
-  const bindings: string[] = [];
-  let ranked: string[] = [];
-  if (groupBy) {
-    const raw = RAW_GROUP[groupBy];
-    const top = (await scoped(db, filter, table)
-      .select(db.raw(`${raw} as grp`))
-      .groupByRaw('1')
-      .orderByRaw('sum(cost_micros) desc, sum(requests) desc, 1')
-      .limit(opts.top + 1)) as { grp: string }[];
-    ranked = top.slice(0, opts.top).map((r) => r.grp);
-    // every group fits: group by the column itself; otherwise the groups past the top N fold into one
-    groupSql = raw;
-    if (top.length > opts.top) {
-      groupSql = `case when ${raw} = any(?::text[]) then ${raw} else '${OTHER}' end`;
-      bindings.push(pgArrayLiteral(ranked));
-      ranked.push(OTHER);
-    }
-  }
-  const rows = (await scoped(db, filter, table)
-    .select(db.raw(`${t} as t, ${groupSql} as grp, ${sums}`, bindings))
-    .groupByRaw('1, 2')) as Row[];
+  const raw = groupBy ? RAW_GROUP[groupBy] : `'${TOTAL}'`;
+  // One pass over the rollup: sums per (bucket, group), then the groups ranked by cost and requests over the
+  // whole range; groups past the top N fold into one. The console refreshes this every few seconds.
+  const inner = scoped(db, filter, table).select(db.raw(`${t} as t, ${raw} as grp, ${sums}`)).groupByRaw('1, 2').toSQL();
+  const sumCols = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micros', 'latency_ms_sum', ...(hourly ? ['upstream_requests', 'added_latency_ms_sum'] : [])];
+  const result = await db.raw(
+    `with g as (${inner.sql}),
+     ranked as (select grp, row_number() over (order by sum(cost_micros) desc, sum(requests) desc, grp) as rank from g group by grp)
+     select g.t, case when ranked.rank <= ? then g.grp else '${OTHER}' end as grp, min(ranked.rank) as rank,
+       ${sumCols.map((c) => `sum(g.${c}) as ${c}`).join(', ')}
+     from g join ranked on ranked.grp = g.grp group by 1, 2`,
+    [...inner.bindings, opts.top],
+  );
+  const rows = (result.rows ?? result) as (Row & { rank: number })[];
+  const rankOf = new Map<string, number>();
+  for (const r of rows) rankOf.set(r.grp, Math.min(rankOf.get(r.grp) ?? Infinity, Number(r.rank)));
+  const ranked = [...rankOf.entries()].sort(([, a], [, b]) => a - b).map(([g]) => g);
 
   const byGroup = new Map<string, Map<string, Row>>();
   for (const r of rows) {
@@ -107,7 +101,7 @@ export async function usageTimeseries(
     if (!m) byGroup.set(r.grp, (m = new Map()));
     m.set(r.t, r);
   }
-  const order = groupBy ? ranked : [TOTAL];
+  const order = ranked.length ? ranked : groupBy ? [] : [TOTAL];
   const starts = bucketStarts(filter, opts.bucket);
   const idGroups = order.filter((g) => g !== OTHER && g !== NO_ID && g !== NO_NAME);
   const labels = groupBy ? await labelsFor(db, groupBy, idGroups) : new Map<string, string>();
