@@ -9,6 +9,8 @@ import { routes as models } from '../features/models/routes';
 import { routes as routing } from '../features/routing/routes';
 import { routes as audit } from '../features/audit/routes';
 import { routes as system } from '../features/system/routes';
+import { routes as overview } from '../features/overview/routes';
+import { routes as usage } from '../features/usage/routes';
 
 /**
  * Every feature's pages, one line per feature. A feature folder exports `routes` (lib/routes.ts says what a
@@ -16,6 +18,8 @@ import { routes as system } from '../features/system/routes';
  * page with path '' replaces the home page of links (app/HomeLinks.tsx).
  */
 export const featureRoutes: FeatureRoute[] = [
+  ...overview,
+  ...usage,
   ...wallet,
   ...keys,
   ...quickstart,
