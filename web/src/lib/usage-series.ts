@@ -38,7 +38,7 @@ export interface Metric {
 }
 
 export const METRICS = {
-  requests: { yLabel: 'Requests (per bucket)', value: (p) => p.requests, format: (v) => formatNumber(v) },
+  requests: { yLabel: 'Requests (per bucket)', value: (p) => p.requests, format: (v) => (Number.isInteger(v) ? formatNumber(v) : v.toFixed(1)) },
   spend: { yLabel: 'Spend (USD per bucket)', value: (p) => p.costMicros, format: (v) => formatMicroDollars(v) },
   errorRate: {
     yLabel: 'Error rate (% of requests)',
