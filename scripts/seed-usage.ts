@@ -98,9 +98,9 @@ async function main() {
     const entryFor = (service: string, tier: 'free' | 'paid') =>
       entryIds[ENTRIES.findIndex(([s, t]) => s === service && t === tier)] ?? entryIds[ENTRIES.findIndex(([s]) => s === service)];
     await db.raw(
-      `insert into usage_events (ts, request_id, gateway_key_id, user_id, wallet_entry_id, surface, service, model, status,
+      `insert into usage_events (event_id, ts, request_id, gateway_key_id, user_id, wallet_entry_id, surface, service, model, status,
          error_code, latency_ms, upstream_latency_ms, prompt_tokens, completion_tokens, cost_micros, estimated, stream, attempts)
-       select ts, 'seed-${run}-' || n, k.id, u.id,
+       select gen_random_uuid(), ts, 'seed-${run}-' || n, k.id, u.id,
          case when status = 401 then null else (case when random() < 0.5 then m.free_entry else m.paid_entry end) end,
          case when m.service in ('stripe', 'openweather') then 'proxy' when m.model like 'text-embedding%' then 'embeddings' else 'chat' end,
          m.service, nullif(m.model, ''), status,
