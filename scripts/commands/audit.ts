@@ -55,7 +55,8 @@ export function registerAuditCommands(program: Command, withDeps: WithDeps): voi
           process.stdout.write(`audit log intact: ${result.checked} rows checked${against}; head ${result.headHash}\n`);
         } else {
           const where = result.firstBrokenId !== null ? ` at row ${result.firstBrokenId}` : '';
-          process.stdout.write(`audit log BROKEN${where}: ${result.reason} (${result.checked} rows intact before it)\n`);
+          const intact = result.firstBrokenId !== null ? `${result.checked} rows intact before it` : `${result.checked} rows checked`;
+          process.stdout.write(`audit log BROKEN${where}: ${result.reason} (${intact})\n`);
           process.exitCode = 1;
         }
       }),
