@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../src/config';
 import { createDeps, closeDeps, Deps } from '../src/deps';
 import { createLogger } from '../src/logger';
+import { DataDirLockedError } from '../src/store/data-dir-lock';
 import { registerCoreCommands } from './commands/core';
 import { registerKeysCommands } from './commands/keys';
 import { registerAuditCommands } from './commands/audit';
@@ -15,9 +16,22 @@ import { registerUsageCommands } from './commands/usage';
  */
 export type WithDeps = <T>(fn: (deps: Deps) => Promise<T>) => Promise<T>;
 
+/** The command's words (`keys create`), without option values, to name it in the DATA_DIR lock. */
+function commandName(argv: string[]): string {
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-') || words.length === 2) break;
+    words.push(arg);
+  }
+  return words.join(' ');
+}
+
 export const withDeps: WithDeps = async (fn) => {
   const config = loadConfig();
-  const deps = await createDeps(config, { logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr as never) });
+  const deps = await createDeps(config, {
+    logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr as never),
+    lockHolder: { kind: 'cli', command: commandName(process.argv.slice(2)) },
+  });
   try {
     return await fn(deps);
   } finally {
@@ -35,12 +49,24 @@ export function buildCli(): Command {
   return program;
 }
 
+function failureMessage(err: unknown): string {
+  if (err instanceof ConfigError) return `configuration error: ${err.message}`;
+  if (err instanceof DataDirLockedError) {
+    // the CLI opens the embedded database itself, so it cannot run beside the gateway, not even to read
+    const next =
+      err.holder.kind === 'gateway'
+        ? `use the gateway's HTTP API instead (${err.holder.url ?? 'see docs/api.md'}), or stop the gateway and run this command again`
+        : 'wait for it to finish and run this command again';
+    return `${err.message}.\n  The embedded database (PGlite) can be used by one process at a time: ${next}.`;
+  }
+  return (err as Error).message;
+}
+
 if (require.main === module) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err) => {
-      const message = err instanceof ConfigError ? `configuration error: ${err.message}` : (err as Error).message;
-      process.stderr.write(`keywallet: ${message}\n`);
-      process.exit(err instanceof ConfigError ? 78 : 1);
+      process.stderr.write(`keywallet: ${failureMessage(err)}\n`);
+      process.exit(err instanceof ConfigError || err instanceof DataDirLockedError ? 78 : 1);
     });
 }

@@ -2,6 +2,7 @@ import type { Config } from './config';
 import { Clock, systemClock } from './clock';
 import { createLogger, Logger } from './logger';
 import { createDatabase, Db, migrateLatest } from './store/db';
+import { acquireDataDirLock, DataDirLock, LockHolderKind } from './store/data-dir-lock';
 import type { KvStore } from './store/kv';
 import { MemoryKvStore } from './store/memory-kv';
 import { RedisKvStore } from './store/redis-kv';
@@ -51,6 +52,8 @@ export interface Deps {
   consoleSessions: ConsoleSessions;
   /** published checkpoints (count + head hash) of the keyed audit chain: log line, gauge, GET /audit/head */
   audit: AuditCheckpointer;
+  /** the embedded database's hold on DATA_DIR (absent on PostgreSQL): one process at a time (store/data-dir-lock.ts) */
+  dataDirLock?: DataDirLock;
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
 }
@@ -65,18 +68,26 @@ export interface DepsOverrides {
   kvPrefix?: string;
   /** the usage spool's folder (default DATA_DIR/usage-spool); tests give each gateway its own */
   usageSpoolDir?: string;
+  /** who takes the DATA_DIR lock on the embedded database (the gateway by default; the CLI names its command) */
+  lockHolder?: { kind: LockHolderKind; command: string };
 }
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
+  const embeddedDir = config.databaseUrl || overrides.db || overrides.pgliteDir === null ? undefined : overrides.pgliteDir ?? config.dataDir;
+  // taken before PGlite opens the folder: a second process on it would silently undo the first one's writes
+  const lock = embeddedDir ? acquireDataDirLock(embeddedDir, overrides.lockHolder ?? { kind: 'gateway', command: 'gateway' }) : undefined;
+  try {
+    return await buildDeps(config, overrides, embeddedDir, lock);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}
+
+async function buildDeps(config: Config, overrides: DepsOverrides, embeddedDir: string | undefined, lock: DataDirLock | undefined): Promise<Deps> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   await initSodium();
-  const db =
-    overrides.db ??
-    (await createDatabase({
-      url: config.databaseUrl,
-      poolMax: config.databasePoolMax,
-      dataDir: overrides.pgliteDir === null ? undefined : overrides.pgliteDir ?? config.dataDir,
-    }));
+  const db = overrides.db ?? (await createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, dataDir: embeddedDir }));
   const kv: KvStore =
     overrides.kv ?? (config.redisUrl ? new RedisKvStore(config.redisUrl, overrides.kvPrefix ?? 'kw:') : new MemoryKvStore());
   if (!config.databaseUrl && !overrides.db) logger.info('DATABASE_URL not set: using embedded PGlite');
@@ -97,8 +108,11 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
     db,
     kv,
     metrics: createMetrics(),
+    dataDirLock: lock,
     closers: [] as Deps['closers'],
   } as Deps;
+  // closed in reverse: the lock goes last, once the database has written its files back
+  if (lock) deps.closers.push(async () => lock.release());
   deps.closers.push(() => db.destroy(), () => kv.close());
   // capability services: construct each here, in dependency order, one or two lines each
   deps.services = await ServiceRegistry.start(deps);

@@ -11,11 +11,17 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** A child's environment: the defaults, then `env`, where an undefined value removes the variable. */
+function childEnv(defaults: Record<string, string>, env: Record<string, string | undefined>): Record<string, string> {
+  const merged: Record<string, string | undefined> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...defaults, ...env };
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 /** Runs the real entry point (src/main.ts through tsx) in a child process and waits until it listens. */
-export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_000): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -55,21 +61,41 @@ export async function spawnGateway(env: Record<string, string>, timeoutMs = 60_0
   };
 }
 
+export interface ExitedProcess {
+  code: number | null;
+  output: string;
+  stdout: string;
+}
+
 /** Runs the entry point expecting it to exit (bad configuration); returns its code and output. */
-export function runGatewayToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export function runGatewayToExit(env: Record<string, string | undefined>): Promise<ExitedProcess> {
+  return runToExit(path.join(ROOT, 'src/main.ts'), [], childEnv({ PORT: '0' }, env));
+}
+
+/** Runs the CLI (scripts/cli.ts through tsx) to its end, with `stdin` as its standard input (empty by default). */
+export function runCli(args: string[], env: Record<string, string | undefined>, stdin = ''): Promise<ExitedProcess> {
+  return runToExit(path.join(ROOT, 'scripts/cli.ts'), args, childEnv({ LOG_LEVEL: 'warn' }, env), stdin);
+}
+
+function runToExit(entry: string, args: string[], env: Record<string, string>, stdin?: string): Promise<ExitedProcess> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (stdin !== undefined) child.stdin!.end(stdin);
+    let stdout = '';
     let output = '';
-    child.stdout!.on('data', (d) => (output += d));
+    child.stdout!.on('data', (d) => {
+      output += d;
+      stdout += d;
+    });
     child.stderr!.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('exit', (code) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, output, stdout });
     });
   });
 }
