@@ -4,6 +4,7 @@ import { createDeps, closeDeps, Deps } from './deps';
 import { buildApp } from './app';
 import { ensureFirstAdmin } from './auth/bootstrap';
 import { startMetricsListener } from './metrics/server';
+import { DataDirLockedError } from './store/data-dir-lock';
 
 export interface RunningGateway {
   server: http.Server;
@@ -12,26 +13,71 @@ export interface RunningGateway {
   shutdown(reason?: string): Promise<void>;
 }
 
-/** Boots the gateway: config → deps → app → listen. Resolves once listening. */
+/** The address could not be bound: a configuration problem (exit 78), not a crash. */
+export class ListenError extends Error {
+  readonly code = 'listen_failed';
+  constructor(host: string, port: number, errno: string | undefined) {
+    const why =
+      errno === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host} (another gateway, or another program): stop it, or set PORT to a free port`
+        : errno === 'EACCES'
+          ? `not allowed to listen on ${host}:${port} (ports below 1024 need privileges): set PORT above 1023`
+          : errno === 'EADDRNOTAVAIL'
+            ? `HOST ${host} is not an address of this machine: set HOST to one (127.0.0.1, or 0.0.0.0 for every interface)`
+            : `cannot listen on ${host}:${port} (${errno ?? 'unknown error'})`;
+    super(why);
+    this.name = 'ListenError';
+  }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(new ListenError(host, port, err.code));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/**
+ * Boots the gateway: config → deps → app → listen → first admin. Resolves once listening. The port is bound
+ * before the first admin is created, so a busy port fails before a password is generated and printed (and lost).
+ */
 export async function start(config: Config): Promise<RunningGateway> {
   const deps = await createDeps(config);
   for (const w of config.warnings) deps.logger.warn(w);
-  const admin = await ensureFirstAdmin(deps.db, { bootstrapAdmin: config.bootstrapAdmin, embedded: !config.databaseUrl }, deps.logger);
-  if (admin.generatedPassword) {
-    // Shown once, on the terminal only: the password is stored as a scrypt hash.
-    process.stdout.write(
-      `\n  First admin created: ${admin.email}\n  Password (shown once): ${admin.generatedPassword}\n` +
-        `  Log in with POST /auth/login, then change it.\n\n`,
-    );
-  }
   const app = buildApp(deps);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
   server.headersTimeout = 66_000;
-  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  let admin: Awaited<ReturnType<typeof ensureFirstAdmin>>;
+  try {
+    await listen(server, config.port, config.host);
+    admin = await ensureFirstAdmin(deps.db, { bootstrapAdmin: config.bootstrapAdmin, embedded: !config.databaseUrl }, deps.logger);
+  } catch (err) {
+    if (server.listening) await new Promise((resolve) => server.close(resolve));
+    await closeDeps(deps);
+    throw err;
+  }
+  if (admin.generatedPassword) {
+    // Shown once, on the terminal only: the password is stored as a scrypt hash.
+    process.stdout.write(
+      `\n  First admin created: ${admin.email}\n  Password (shown once): ${admin.generatedPassword}\n` +
+        `  Log in with POST /auth/login, then change it. Lost it? Stop the gateway and run\n` +
+        `  \`keywallet admin reset-password --email ${admin.email}\`.\n\n`,
+    );
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  deps.dataDirLock?.describe({ url });
   deps.logger.info({ url, database: config.databaseUrl ? 'postgres' : 'pglite', store: deps.kv.kind }, 'keywallet listening');
   if (config.metricsListener) {
     const metrics = await startMetricsListener(deps.metrics.registry, { ...config.metricsListener, token: config.metricsToken });
@@ -57,6 +103,23 @@ export async function start(config: Config): Promise<RunningGateway> {
   return { server, deps, url, shutdown };
 }
 
+/** How a failed start is reported: problems the operator can fix by configuration exit 78 (EX_CONFIG) with one line. */
+function reportStartFailure(err: unknown): never {
+  if (err instanceof DataDirLockedError) {
+    process.stderr.write(
+      `keywallet: cannot start: ${err.message}.\n` +
+        `  The embedded database can be used by one process at a time: stop that one first, or give this gateway\n` +
+        `  a DATA_DIR of its own, or a DATABASE_URL (PostgreSQL, which several gateways can share).\n`,
+    );
+  } else if (err instanceof ListenError) {
+    process.stderr.write(`keywallet: cannot start: ${err.message}\n`);
+  } else {
+    process.stderr.write(`keywallet: failed to start: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  }
+  process.exit(78); // EX_CONFIG
+}
+
 if (require.main === module) {
   let config: Config;
   try {
@@ -77,8 +140,5 @@ if (require.main === module) {
         });
       }
     })
-    .catch((err) => {
-      process.stderr.write(`keywallet: failed to start: ${(err as Error).stack ?? err}\n`);
-      process.exit(1);
-    });
+    .catch(reportStartFailure);
 }

@@ -5,8 +5,10 @@ import { migrateLatest } from '../../src/store/db';
 import { createUser } from '../../src/auth/users';
 import { signJwt, TokenLifetimeError } from '../../src/auth/jwt';
 import { ROLES, Role } from '../../src/auth/permissions';
+import { generatePassword } from '../../src/auth/bootstrap';
+import { updateUser } from '../../src/auth/user-admin';
 
-/** migrate, seed, admin create, token. (createDeps already migrates and seeds; these make it explicit.) */
+/** migrate, seed, admin create, admin reset-password, token. (createDeps already migrates and seeds; these make it explicit.) */
 export function registerCoreCommands(program: Command, withDeps: WithDeps): void {
   program
     .command('migrate')
@@ -39,6 +41,29 @@ export function registerCoreCommands(program: Command, withDeps: WithDeps): void
         if (password.length < 12) throw new Error('the password must be at least 12 characters');
         const user = await createUser(deps.db, { email: opts.email, password, role: opts.role as Role }, { type: 'cli' });
         process.stdout.write(`created ${user.role} ${user.email} (${user.id})\n`);
+      }),
+    );
+  admin
+    .command('reset-password')
+    .description(
+      'set a new password for a user and end their sessions; from KEYWALLET_NEW_PASSWORD or stdin, ' +
+        'else generated and printed once',
+    )
+    .requiredOption('--email <email>')
+    .action((opts: { email: string }) =>
+      withDeps(async (deps) => {
+        const user = await deps.db('users').where({ email: opts.email.toLowerCase() }).first('id', 'email');
+        if (!user) throw new Error(`no user ${opts.email}`);
+        const given = process.env.KEYWALLET_NEW_PASSWORD || (await readStdin()).trim();
+        const password = given || generatePassword();
+        if (password.length < 12) throw new Error('the password must be at least 12 characters');
+        // the same reset as PATCH /users/:id: audited, and it ends the user's sessions (token_version)
+        await updateUser(deps, user.id, { password }, { type: 'cli' });
+        process.stdout.write(
+          given
+            ? `password reset for ${user.email}; their sessions have ended\n`
+            : `password reset for ${user.email}; their sessions have ended\nNew password (shown once): ${password}\n`,
+        );
       }),
     );
   program

@@ -10,6 +10,11 @@ export interface BootstrapResult {
   generatedPassword?: string;
 }
 
+/** A random password for a person to type once and change: 24 characters, 144 bits. */
+export function generatePassword(): string {
+  return crypto.randomBytes(18).toString('base64url');
+}
+
 /**
  * Creates the first admin when there is none: from KEYWALLET_ADMIN_EMAIL/PASSWORD, or on the embedded default
  * (no DATABASE_URL) as admin@localhost with a random password printed once.
@@ -30,7 +35,7 @@ export async function ensureFirstAdmin(
     logger.warn('no admin exists: set KEYWALLET_ADMIN_EMAIL and KEYWALLET_ADMIN_PASSWORD, or run `keywallet admin create`');
     return { created: false };
   }
-  const password = crypto.randomBytes(18).toString('base64url');
+  const password = generatePassword();
   // the printed password is on someone's terminal: the console makes the admin choose their own first
   await createUser(db, { email: 'admin@localhost', password, role: 'admin', mustChangePassword: true }, { type: 'system' });
   return { created: true, email: 'admin@localhost', generatedPassword: password };
