@@ -16,7 +16,10 @@ RUN npm run build && npm run build:web \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-slim AS runtime
+# HOST: every interface inside the container, so that a published port reaches the gateway (outside a
+# container the default is 127.0.0.1).
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=8080 \
     DATA_DIR=/app/data
 WORKDIR /app

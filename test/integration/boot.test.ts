@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runGatewayToExit, spawnGateway } from '../helpers/process';
@@ -40,6 +41,24 @@ describe(`boot as a real process (${TEST_BACKEND})`, () => {
     expect((await fetch(`${again.url}/ready`)).status).toBe(200);
     expect(await again.stop('SIGINT')).toBe(0);
     expect(again.output()).not.toContain('First admin created');
+  });
+
+  it('listens on the loopback interface only when HOST is not set (14.15)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kwboot-'));
+    const gw = await spawnGateway({ DATA_DIR: dataDir, HOST: undefined });
+    try {
+      const port = Number(new URL(gw.url).port);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      // Linux routes all of 127/8 to the loopback device: a gateway on 0.0.0.0 would accept this connection
+      const other = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.2');
+        socket.once('connect', () => (socket.destroy(), resolve('connected')));
+        socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      });
+      expect(other).toBe('ECONNREFUSED');
+    } finally {
+      await gw.stop();
+    }
   });
 
   if (TEST_BACKEND === 'postgres') {

@@ -24,6 +24,7 @@ describe('loadConfig', () => {
   it('applies defaults', () => {
     const c = loadConfig({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, DATA_DIR: tmpDir() });
     expect(c.port).toBe(8080);
+    expect(c.host).toBe('127.0.0.1'); // 14.15: the management API is not on every interface unless asked
     expect(c.databaseUrl).toBeUndefined();
     expect(c.redisUrl).toBeUndefined();
     expect(c.allowRegistration).toBe(false);
