@@ -27,6 +27,22 @@ function bodyPolicyFor(config: Deps['config']): (path: string) => BodyPolicy {
   return (path) => (path.startsWith('/v1/') ? llm : MANAGEMENT_BODY);
 }
 
+const PLAIN_TEXT = /^text\/plain\s*(?=;|$)/i;
+
+/**
+ * /v1 request bodies are JSON when they are not labelled otherwise, as OpenAI's API reads them: a missing content
+ * type, or text/plain (what fetch gives a string body), is read as JSON (its parameters, a charset, are kept).
+ */
+const v1BodiesAreJson: Koa.Middleware = (ctx, next) => {
+  if (ctx.method === 'POST' && ctx.path.startsWith('/v1/')) {
+    const headers = ctx.req.headers;
+    const type = headers['content-type'];
+    if (type === undefined) headers['content-type'] = 'application/json';
+    else if (PLAIN_TEXT.test(type)) headers['content-type'] = type.replace(PLAIN_TEXT, 'application/json');
+  }
+  return next();
+};
+
 /** The first path segments a router's routes start with (lower case); null when a route starts with a parameter. */
 function firstSegments(router: Router<AppState>): Set<string> | null {
   const segments = new Set<string>();
@@ -126,6 +142,7 @@ export function buildApp(deps: Deps, extra: { gatewayGuard?: Koa.Middleware } = 
   });
   // the hot /v1 and /proxy routes (`fast: true`) are served past cors → routers (http/fast-routes.ts)
   const fast = new FastRoutes();
+  app.use(v1BodiesAreJson);
   app.use(fastLane(fast, { middleware: corsMiddleware, origin: corsOrigin }));
   // the web console's files (/console, and / → there): past the fast lane, before CORS (same origin only)
   app.use(consoleStatic());
