@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the monitoring stack and the compose file; exits non-zero on the first failure.
 #   promtool: prometheus.yml, alerts.yml, the alert unit tests, and every PromQL query of the dashboards;
-#   compose:  `docker compose config -q` with dummy secrets, and a refusal without them.
+#   compose:  `docker compose config -q` with dummy secrets, and a refusal without any one of them.
 # Missing tools are installed from Debian when running as root (promtool comes with `prometheus`;
 # `docker-compose` stands in where the compose v2 plugin is absent).
 set -euo pipefail
@@ -63,10 +63,13 @@ log "${compose[*]} config"
 # An empty env file keeps a developer's own .env out of the check.
 : >"$tmp/empty.env"
 compose+=(--env-file "$tmp/empty.env")
-dummy=(KEYWALLET_MASTER_KEYS="1:$(printf '%032d' 0 | base64)" JWT_SECRET="dummy-jwt-secret-for-config-check-only")
+dummy=(KEYWALLET_MASTER_KEYS="1:$(printf '%032d' 0 | base64)" JWT_SECRET="dummy-jwt-secret-for-config-check-only"
+  POSTGRES_PASSWORD="dummy-postgres-password" GRAFANA_ADMIN_PASSWORD="dummy-grafana-password")
 env "${dummy[@]}" "${compose[@]}" config -q
-if env -u KEYWALLET_MASTER_KEYS -u JWT_SECRET "${compose[@]}" config -q >/dev/null 2>&1; then
-  fail "compose must refuse to start without KEYWALLET_MASTER_KEYS and JWT_SECRET"
-fi
-
+# no secret has a default: without any one of them, compose refuses to start
+for required in KEYWALLET_MASTER_KEYS JWT_SECRET POSTGRES_PASSWORD GRAFANA_ADMIN_PASSWORD; do
+  if env "${dummy[@]}" env -u "$required" "${compose[@]}" config -q >/dev/null 2>&1; then
+    fail "compose must refuse to start without $required"
+  fi
+done
 log "monitoring checks passed"
