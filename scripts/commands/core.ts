@@ -59,11 +59,9 @@ export function registerCoreCommands(program: Command, withDeps: WithDeps): void
         if (password.length < 12) throw new Error('the password must be at least 12 characters');
         // the same reset as PATCH /users/:id: audited, and it ends the user's sessions (token_version)
         await updateUser(deps, user.id, { password }, { type: 'cli' });
-        process.stdout.write(
-          given
-            ? `password reset for ${user.email}; their sessions have ended\n`
-            : `password reset for ${user.email}; their sessions have ended\nNew password (shown once): ${password}\n`,
-        );
+        // (updateUser also has them choose their own password after logging in with this one)
+        const done = `password reset for ${user.email}: their sessions have ended; after logging in they choose a new one\n`;
+        process.stdout.write(given ? done : `${done}New password (shown once): ${password}\n`);
       }),
     );
   program
