@@ -70,8 +70,8 @@ export async function start(config: Config): Promise<RunningGateway> {
     // Shown once, on the terminal only: the password is stored as a scrypt hash.
     process.stdout.write(
       `\n  First admin created: ${admin.email}\n  Password (shown once): ${admin.generatedPassword}\n` +
-        `  Log in with POST /auth/login, then change it. Lost it? Stop the gateway and run\n` +
-        `  \`keywallet admin reset-password --email ${admin.email}\`.\n\n`,
+        `  Log in (the console at /console, or POST /auth/login) and choose your own (POST /auth/password).\n` +
+        `  Lost it? Stop the gateway and run \`npx keywallet admin reset-password --email ${admin.email}\`.\n\n`,
     );
   }
   const address = server.address();
