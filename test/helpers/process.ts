@@ -17,8 +17,8 @@ function childEnv(defaults: Record<string, string>, env: Record<string, string |
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
-/** Runs the real entry point (src/main.ts through tsx) in a child process and waits until it listens. */
-export async function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<GatewayProcess> {
+/** Runs the real entry point (src/main.ts through tsx) in a child process and waits until it listens (generously: CI machines are shared). */
+export async function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 150_000): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, env),
@@ -92,7 +92,7 @@ function runToExit(entry: string, args: string[], env: Record<string, string>, s
       stdout += d;
     });
     child.stderr!.on('data', (d) => (output += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, output, stdout });

@@ -8,7 +8,7 @@ import { createSharedBackend, TEST_BACKEND } from '../helpers/backend';
 const KEY = '1:' + Buffer.alloc(32, 5).toString('base64');
 const JWT = 'boot-admin-test-jwt-secret-0123456789abcdef';
 
-jest.setTimeout(240_000);
+jest.setTimeout(600_000);
 
 const PRINTED_PASSWORD = /Password \(shown once\): (\S+)/;
 

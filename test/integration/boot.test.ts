@@ -8,7 +8,7 @@ import { createSharedBackend, TEST_BACKEND } from '../helpers/backend';
 const KEY = '1:' + Buffer.alloc(32, 3).toString('base64');
 const JWT = 'boot-test-jwt-secret-0123456789abcdefghij';
 
-jest.setTimeout(120_000);
+jest.setTimeout(400_000); // real processes on a shared, sometimes heavily loaded machine
 
 describe(`boot as a real process (${TEST_BACKEND})`, () => {
   it('refuses a malformed KEYWALLET_MASTER_KEYS with a non-zero exit naming the variable', async () => {

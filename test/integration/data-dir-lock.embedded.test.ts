@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli, runGatewayToExit, spawnGateway } from '../helpers/process';
 
-jest.setTimeout(240_000);
+jest.setTimeout(600_000);
 
 /**
  * 14.13: two processes on one embedded database lost data silently (a CLI-created key the gateway rejected, a
