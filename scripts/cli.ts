@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig, ConfigError } from '../src/config';
 import { createDeps, closeDeps, Deps } from '../src/deps';
@@ -28,14 +31,22 @@ function commandName(argv: string[]): string {
 
 export const withDeps: WithDeps = async (fn) => {
   const config = loadConfig();
-  const deps = await createDeps(config, {
-    logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr as never),
-    lockHolder: { kind: 'cli', command: commandName(process.argv.slice(2)) },
-  });
+  // The CLI records no usage: its ledger gets an empty spool of its own, so it never replays or deletes the
+  // segments a gateway keeps in DATA_DIR (on PostgreSQL the CLI runs beside the gateways).
+  const usageSpoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keywallet-cli-spool-'));
   try {
-    return await fn(deps);
+    const deps = await createDeps(config, {
+      logger: createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr as never),
+      lockHolder: { kind: 'cli', command: commandName(process.argv.slice(2)) },
+      usageSpoolDir,
+    });
+    try {
+      return await fn(deps);
+    } finally {
+      await closeDeps(deps);
+    }
   } finally {
-    await closeDeps(deps);
+    fs.rmSync(usageSpoolDir, { recursive: true, force: true });
   }
 };
 

@@ -52,7 +52,7 @@ export interface Deps {
   consoleSessions: ConsoleSessions;
   /** published checkpoints (count + head hash) of the keyed audit chain: log line, gauge, GET /audit/head */
   audit: AuditCheckpointer;
-  /** the embedded database's hold on DATA_DIR (absent on PostgreSQL): one process at a time (store/data-dir-lock.ts) */
+  /** this process's hold on DATA_DIR (the embedded database, the usage spool): one process at a time (store/data-dir-lock.ts) */
   dataDirLock?: DataDirLock;
   /** run on shutdown after the server stops accepting requests, in reverse order of registration */
   closers: (() => Promise<void>)[];
@@ -74,8 +74,14 @@ export interface DepsOverrides {
 
 export async function createDeps(config: Config, overrides: DepsOverrides = {}): Promise<Deps> {
   const embeddedDir = config.databaseUrl || overrides.db || overrides.pgliteDir === null ? undefined : overrides.pgliteDir ?? config.dataDir;
-  // taken before PGlite opens the folder: a second process on it would silently undo the first one's writes
-  const lock = embeddedDir ? acquireDataDirLock(embeddedDir, overrides.lockHolder ?? { kind: 'gateway', command: 'gateway' }) : undefined;
+  const holder = overrides.lockHolder ?? { kind: 'gateway', command: 'gateway' };
+  // One process per DATA_DIR, taken before anything opens it: a second PGlite on the folder would silently undo
+  // the first one's writes, and a second usage spool would replay and delete the first one's segments. So a
+  // gateway holds it on both backends (its spool is there unless given elsewhere); the CLI only on the embedded
+  // database, since on PostgreSQL it runs beside the gateways (and keeps no spool there: see scripts/cli.ts).
+  const spoolInDataDir = holder.kind === 'gateway' && !overrides.usageSpoolDir;
+  const lockDir = embeddedDir ?? (spoolInDataDir ? config.dataDir : undefined);
+  const lock = lockDir ? acquireDataDirLock(lockDir, holder) : undefined;
   try {
     return await buildDeps(config, overrides, embeddedDir, lock);
   } catch (err) {

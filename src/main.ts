@@ -108,8 +108,8 @@ function reportStartFailure(err: unknown): never {
   if (err instanceof DataDirLockedError) {
     process.stderr.write(
       `keywallet: cannot start: ${err.message}.\n` +
-        `  The embedded database can be used by one process at a time: stop that one first, or give this gateway\n` +
-        `  a DATA_DIR of its own, or a DATABASE_URL (PostgreSQL, which several gateways can share).\n`,
+        `  One gateway at a time may use a DATA_DIR (it holds the embedded database and the usage spool): stop\n` +
+        `  that one first, or give this gateway a DATA_DIR of its own (several gateways share one PostgreSQL).\n`,
     );
   } else if (err instanceof ListenError) {
     process.stderr.write(`keywallet: cannot start: ${err.message}\n`);

@@ -1,4 +1,6 @@
 import { spawn, ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -19,9 +21,11 @@ function childEnv(defaults: Record<string, string>, env: Record<string, string |
 
 /** Runs the real entry point (src/main.ts through tsx) in a child process and waits until it listens (generously: CI machines are shared). */
 export async function spawnGateway(env: Record<string, string | undefined>, timeoutMs = 150_000): Promise<GatewayProcess> {
+  // a DATA_DIR of its own unless given: one gateway at a time may hold one (the usage spool is there on every backend)
+  const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kwgw-'));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, env),
+    env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir }, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

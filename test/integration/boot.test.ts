@@ -81,6 +81,25 @@ describe(`boot as a real process (${TEST_BACKEND})`, () => {
       }
     });
 
+    it('a second gateway on the same DATA_DIR refuses on PostgreSQL too: the usage spool lives there (14.13)', async () => {
+      const backend = await createSharedBackend();
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kwboot-'));
+      const env = { DATABASE_URL: backend.databaseUrl!, REDIS_URL: backend.redisUrl!, KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, DATA_DIR: dataDir };
+      const gw = await spawnGateway(env);
+      try {
+        const second = await runGatewayToExit({ ...env, HOST: '127.0.0.1' });
+        expect(second.code).toBe(78);
+        expect(second.output).toContain(`is in use by a keywallet gateway (PID ${gw.child.pid}`);
+        // another DATA_DIR on the same database is a second node, as designed
+        const node2 = await spawnGateway({ ...env, DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'kwboot-')) });
+        expect((await fetch(`${node2.url}/ready`)).status).toBe(200);
+        await node2.stop();
+      } finally {
+        await gw.stop();
+        await backend.drop();
+      }
+    });
+
     it('reports /ready 503 naming Redis when it is unreachable', async () => {
       const backend = await createSharedBackend();
       const gw = await spawnGateway({
