@@ -6,6 +6,7 @@ import * as m004 from './004_usage_hourly';
 import * as m005 from './005_console_sessions';
 import * as m006 from './006_usage_event_id';
 import * as m009 from './009_llm_responses';
+import * as m010 from './010_teams';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
 const migrations: Record<string, Knex.Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005_console_sessions': m005,
   '006_usage_event_id': m006,
   '009_llm_responses': m009,
+  '010_teams': m010,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

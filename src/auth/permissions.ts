@@ -20,12 +20,13 @@ export type Permission =
   | 'audit:read'
   | 'routing:explain'
   | 'credits:write'
-  | 'system:read';
+  | 'system:read'
+  | 'teams:write'; // create, change and delete any team, its ceilings and budget (team admins manage members only)
 
 const ALL: Permission[] = [
   'users:read', 'users:write', 'keys:own', 'keys:any', 'wallet:read', 'wallet:write', 'services:read',
   'services:write', 'plans:read', 'plans:write', 'models:read', 'models:write', 'analytics:own',
-  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read',
+  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read', 'teams:write',
 ];
 
 export const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {

@@ -7,6 +7,8 @@ import type { KvStore } from '../store/kv';
 export const KEYS_CHANGED = 'keys:changed';
 export const USERS_CHANGED = 'users:changed';
 export const PLANS_CHANGED = 'plans:changed';
+/** a team's ceilings changed or it was deleted: every cached key principal may carry them */
+export const TEAMS_CHANGED = 'teams:changed';
 
 export interface ChangeMessage {
   ids: string[];

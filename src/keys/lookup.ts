@@ -37,18 +37,20 @@ function timeMs(value: unknown): number | null {
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-/** One round trip: the key, its owner and the owner's plan. */
+/** One round trip: the key, its owner, the owner's plan and the key's team. */
 export async function lookupGatewayKey(db: Db, keyHash: string): Promise<LookupOutcome> {
   const row = await db('gateway_keys as k')
     .join('users as u', 'u.id', 'k.user_id')
     .join('plans as p', 'p.id', 'u.plan_id')
+    .leftJoin('teams as t', 't.id', 'k.team_id')
     .where('k.key_hash', keyHash)
     .first(
       'k.id', 'k.user_id', 'k.environment', 'k.scopes', 'k.services', 'k.models', 'k.allowed_ips',
       'k.allowed_referrers', 'k.expires_at', 'k.limits', 'k.monthly_credits_micros', 'k.status',
       'u.disabled as user_disabled', 'p.id as plan_id', 'p.rpm as plan_rpm', 'p.rph as plan_rph',
       'p.rpd as plan_rpd', 'p.tpm as plan_tpm', 'p.monthly_credits_micros as plan_credits_micros',
-      'p.services as plan_services',
+      'p.services as plan_services', 't.id as team_id', 't.rpm as team_rpm', 't.tpm as team_tpm',
+      't.services as team_services', 't.models as team_models',
     );
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.status !== 'active') return { ok: false, reason: 'revoked' };
@@ -75,6 +77,15 @@ export function verifiedKeyFromRow(row: Record<string, unknown>): VerifiedKey {
       monthlyCreditsMicros: numOrNull(row.plan_credits_micros),
       services: jsonValue<string[]>(row.plan_services),
     },
+    team: row.team_id
+      ? {
+          id: String(row.team_id),
+          rpm: numOrNull(row.team_rpm),
+          tpm: numOrNull(row.team_tpm),
+          services: jsonValue<string[]>(row.team_services),
+          models: jsonValue<string[]>(row.team_models),
+        }
+      : null,
   };
   let allowedIps: ParsedCidr[] = [];
   let ipListUnreadable = false;

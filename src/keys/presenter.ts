@@ -5,6 +5,7 @@ import { creditsFromMicros } from './schemas';
 export interface GatewayKeyRow {
   id: string;
   user_id: string;
+  team_id?: string | null;
   name: string;
   environment: 'live' | 'test';
   key_hash: string;
@@ -41,6 +42,7 @@ export function presentGatewayKey(row: GatewayKeyRow, nowMs: number) {
     id: row.id,
     name: row.name,
     userId: row.user_id,
+    teamId: row.team_id ?? null,
     environment: row.environment,
     maskedKey: row.key_hint,
     scopes: jsonValue<Scope[]>(row.scopes) ?? [],

@@ -15,6 +15,15 @@ export interface PlanLimits extends RateLimits {
   services: string[] | null;
 }
 
+/** The ceilings of the key's team (null = none), cached with the key; the team's budget is not enforced yet. */
+export interface TeamCeilings {
+  id: string;
+  rpm: number | null;
+  tpm: number | null;
+  services: string[] | null;
+  models: string[] | null;
+}
+
 export interface GatewayPrincipal {
   keyId: string;
   userId: string;
@@ -27,4 +36,6 @@ export interface GatewayPrincipal {
   limits: RateLimits | null;
   monthlyCreditsMicros: number | null;
   plan: PlanLimits;
+  /** the key's team, if it has one: its ceilings apply on top of the key's own restrictions and limits */
+  team?: TeamCeilings | null;
 }

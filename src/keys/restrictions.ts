@@ -22,6 +22,9 @@ export function assertServiceAllowed(principal: GatewayPrincipal, service: strin
   if (principal.plan.services && !principal.plan.services.includes(service)) {
     throw new AppError('forbidden', `The plan '${principal.plan.id}' does not include the service '${service}'`);
   }
+  if (principal.team?.services && !principal.team.services.includes(service)) {
+    throw new AppError('forbidden', `This API key's team may not use the service '${service}'`);
+  }
 }
 
 /**
@@ -38,8 +41,13 @@ export function modelAllowed(models: string[] | null, model: string): boolean {
   return models.some((entry) => matches(entry, model) || (!entry.includes('/') && matches(entry, bare)));
 }
 
+/** The key's own model list and its team's, both (null = no restriction). */
+export function principalModelAllowed(principal: Pick<GatewayPrincipal, 'models' | 'team'>, model: string): boolean {
+  return modelAllowed(principal.models, model) && modelAllowed(principal.team?.models ?? null, model);
+}
+
 export function assertModelAllowed(principal: GatewayPrincipal, model: string): void {
-  if (!modelAllowed(principal.models, model)) {
+  if (!principalModelAllowed(principal, model)) {
     throw new AppError('forbidden', `This API key may not use the model '${model}'`);
   }
 }

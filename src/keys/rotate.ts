@@ -26,6 +26,7 @@ async function rotateRow(
 ): Promise<RotatedKey> {
   const { row, key } = await insertKey(trx, {
     user_id: old.user_id,
+    team_id: old.team_id ?? null,
     name: old.name,
     environment: old.environment,
     scopes: copyJson(old.scopes),

@@ -44,6 +44,8 @@ export const createKeySchema = z.strictObject({
   ...restrictionFields,
   /** admins may create a key for someone else */
   userId: z.uuid().optional(),
+  /** the key's team: its owner must be a member; the team's ceilings then apply to the key */
+  teamId: z.uuid().optional(),
 });
 export type CreateKeyInput = z.output<typeof createKeySchema>;
 

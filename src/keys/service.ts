@@ -7,6 +7,7 @@ import { formatGatewayKeyHint, gatewayKeyHint, generateGatewayKey, hashGatewayKe
 import { GatewayKeyRow, keyStatus, presentGatewayKey, PresentedGatewayKey } from './presenter';
 import type { CreateKeyInput, UpdateKeyInput } from './schemas';
 import { publishKeysChanged } from './events';
+import { teamRoleOf, teamsAdministeredBy } from '../teams/access';
 
 /** The gateway-key lifecycle, shared by the HTTP routes and the CLI. Every change is audited in its transaction. */
 
@@ -29,11 +30,19 @@ export const isUuid = (id: string) => UUID.test(id);
 
 export const jsonb = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
-/** The key's own row if the caller may see it; someone else's key is indistinguishable from a missing one. */
-export async function findAccessibleKey(db: Knex, access: KeyAccess, id: string, forUpdate = false): Promise<GatewayKeyRow> {
+/**
+ * The key's own row if the caller may see it; someone else's key is indistinguishable from a missing one.
+ * `teamAdmin`: a team admin also reaches the keys that belong to their team (reading and revoking only).
+ */
+export async function findAccessibleKey(db: Knex, access: KeyAccess, id: string, forUpdate = false, teamAdmin = false): Promise<GatewayKeyRow> {
   if (!isUuid(id)) throw notFound('API key');
   const query = db('gateway_keys').where({ id });
-  if (!access.all) query.andWhere({ user_id: access.userId });
+  if (!access.all) {
+    query.andWhere((q) => {
+      q.where({ user_id: access.userId });
+      if (teamAdmin && access.userId) q.orWhereIn('team_id', teamsAdministeredBy(db, access.userId));
+    });
+  }
   if (forUpdate) query.forUpdate();
   const row = (await query.first()) as GatewayKeyRow | undefined;
   if (!row) throw notFound('API key');
@@ -112,7 +121,12 @@ export async function createGatewayKey(deps: KeyServiceDeps, access: KeyAccess, 
     const owner = await trx('users').where({ id: ownerId }).first('id', 'disabled');
     if (!owner) throw notFound('User');
     if (owner.disabled) throw new AppError('conflict', 'The user is disabled');
-    const { row, key } = await insertKey(trx, { ...restrictionColumns(input), user_id: ownerId, environment: input.environment });
+    if (input.teamId && !(await teamRoleOf(trx, input.teamId, ownerId))) {
+      throw fieldError('teamId', "is not a team the key's owner belongs to");
+    }
+    const { row, key } = await insertKey(trx, {
+      ...restrictionColumns(input), user_id: ownerId, team_id: input.teamId ?? null, environment: input.environment,
+    });
     const record = presentGatewayKey(row, now);
     await recordAudit(trx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: row.id, after: record });
     return { record, key };
@@ -124,6 +138,8 @@ export async function createGatewayKey(deps: KeyServiceDeps, access: KeyAccess, 
 
 export interface KeyListFilter {
   userId?: string;
+  /** the keys of one team: admins, or a team admin of that team */
+  teamId?: string;
   status?: 'active' | 'revoked' | 'expired';
   environment?: 'live' | 'test';
   limit: number;
@@ -131,12 +147,18 @@ export interface KeyListFilter {
 }
 
 export async function listGatewayKeys(deps: KeyServiceDeps, access: KeyAccess, filter: KeyListFilter) {
-  if (filter.userId && !access.all && filter.userId !== access.userId) {
+  if (filter.userId && !access.all && filter.teamId === undefined && filter.userId !== access.userId) {
     throw new AppError('forbidden', "You may only list your own API keys");
   }
-  const userId = access.all ? filter.userId : access.userId;
+  const teamScoped = filter.teamId !== undefined && !access.all;
+  if (teamScoped && (!access.userId || (await teamRoleOf(deps.db, filter.teamId!, access.userId)) !== 'team_admin')) {
+    throw new AppError('forbidden', "Only an admin or a team admin of this team may list the team's API keys");
+  }
+  // A team admin's team listing spans the team's keys, whoever owns them (optionally narrowed by ?userId=).
+  const userId = access.all || teamScoped ? filter.userId : access.userId;
   const now = new Date(deps.clock.now());
   const query = deps.db('gateway_keys');
+  if (filter.teamId) query.where({ team_id: filter.teamId });
   if (userId) query.where({ user_id: userId });
   if (filter.environment) query.where({ environment: filter.environment });
   if (filter.status === 'revoked') query.where({ status: 'revoked' });
@@ -150,7 +172,7 @@ export async function listGatewayKeys(deps: KeyServiceDeps, access: KeyAccess, f
 }
 
 export async function getGatewayKey(deps: KeyServiceDeps, access: KeyAccess, id: string): Promise<PresentedGatewayKey> {
-  return presentGatewayKey(await findAccessibleKey(deps.db, access, id), deps.clock.now());
+  return presentGatewayKey(await findAccessibleKey(deps.db, access, id, false, true), deps.clock.now());
 }
 
 export async function updateGatewayKey(
@@ -190,7 +212,7 @@ export async function revokeGatewayKey(
 ): Promise<PresentedGatewayKey> {
   const now = deps.clock.now();
   const { record, changed } = await deps.db.transaction(async (trx) => {
-    const before = await findAccessibleKey(trx, access, id, true);
+    const before = await findAccessibleKey(trx, access, id, true, true);
     if (before.status === 'revoked') return { record: presentGatewayKey(before, now), changed: false };
     const [after] = (await trx('gateway_keys')
       .where({ id })

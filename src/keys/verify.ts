@@ -9,7 +9,7 @@ import { AppContext, clientIp } from '../http/context';
 import { hashGatewayKey, parseGatewayKey } from './key-format';
 import { lookupGatewayKey, LookupOutcome, VerifiedKey } from './lookup';
 import { assertNetworkAllowed } from './restrictions';
-import { decodeChange, KEYS_CHANGED, PLANS_CHANGED, USERS_CHANGED } from './events';
+import { decodeChange, KEYS_CHANGED, PLANS_CHANGED, TEAMS_CHANGED, USERS_CHANGED } from './events';
 
 export interface GatewayKeyVerifierDeps {
   db: Db;
@@ -118,6 +118,7 @@ export async function createGatewayKeyVerifier(
   await deps.kv.subscribe(KEYS_CHANGED, onChange('keys'));
   await deps.kv.subscribe(USERS_CHANGED, onChange('all'));
   await deps.kv.subscribe(PLANS_CHANGED, onChange('all'));
+  await deps.kv.subscribe(TEAMS_CHANGED, onChange('all'));
 
   async function load(hash: string): Promise<CacheEntry> {
     const startedAt = generation;

@@ -36,17 +36,23 @@ export interface LabelledCheck {
   limit: number;
 }
 
-/** The key's own limits where it sets a number; the plan's otherwise. Plan null = unlimited. */
-export function keyRateLimits(principal: Pick<GatewayPrincipal, 'limits'>, plan: RateLimits): Required<RateLimits> {
+/**
+ * The key's own limits where it sets a number; the plan's otherwise. Plan null = unlimited. The key's team
+ * rpm / tpm are a ceiling on that: the smaller wins.
+ */
+export function keyRateLimits(principal: Pick<GatewayPrincipal, 'limits' | 'team'>, plan: RateLimits): Required<RateLimits> {
   const pick = (name: keyof RateLimits) => {
     const own = principal.limits?.[name];
-    return typeof own === 'number' ? own : plan[name] ?? null;
+    const effective = typeof own === 'number' ? own : plan[name] ?? null;
+    const ceiling = name === 'rpm' || name === 'tpm' ? principal.team?.[name] ?? null : null;
+    if (ceiling === null) return effective;
+    return effective === null ? ceiling : Math.min(effective, ceiling);
   };
   return { rpm: pick('rpm'), rph: pick('rph'), rpd: pick('rpd'), tpm: pick('tpm') };
 }
 
 export function rateChecks(
-  principal: Pick<GatewayPrincipal, 'keyId' | 'userId' | 'limits'>,
+  principal: Pick<GatewayPrincipal, 'keyId' | 'userId' | 'limits' | 'team'>,
   plan: PlanLimits,
   estimatedTokens: number,
 ): LabelledCheck[] {

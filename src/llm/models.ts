@@ -4,7 +4,7 @@
  */
 import { AppError } from '../http/errors';
 import type { GatewayPrincipal } from '../keys/principal';
-import { assertServiceAllowed, modelAllowed } from '../keys/restrictions';
+import { assertServiceAllowed, principalModelAllowed } from '../keys/restrictions';
 import type { LlmProtocol } from '../providers/types';
 import type { PriceTable } from './pricing';
 
@@ -119,8 +119,9 @@ export function resolveModel(snap: ModelSnapshot, principal: GatewayPrincipal, r
   }
 
   // The admin who defined an alias decided what it may reach: allowing the alias allows its targets.
-  const aliasAllowed = located.alias !== null && modelAllowed(principal.models, located.alias);
-  targets = targets.filter((t) => aliasAllowed || modelAllowed(principal.models, `${t.service}/${t.model}`));
+  // The key's team ceiling applies the same way, on top of the key's own list.
+  const aliasAllowed = located.alias !== null && principalModelAllowed(principal, located.alias);
+  targets = targets.filter((t) => aliasAllowed || principalModelAllowed(principal, `${t.service}/${t.model}`));
   if (targets.length === 0) throw new AppError('forbidden', `This API key may not use the model '${requested}'`, { param: 'model' });
 
   let refusal: unknown = null;

@@ -43,7 +43,8 @@ export function envelopeService(envelope: Envelope, hint: string, principal: Gat
       s.kind === 'rest' &&
       s.enabled &&
       (!principal.services || principal.services.includes(s.slug)) &&
-      (!principal.plan.services || principal.plan.services.includes(s.slug)),
+      (!principal.plan.services || principal.plan.services.includes(s.slug)) &&
+      (!principal.team?.services || principal.team.services.includes(s.slug)),
   );
   if (allowed.length === 1) return allowed[0].slug;
   throw new AppError('invalid_request', 'Name the upstream service: "service" in the body or the X-Service-Hint header', { param: 'service' });

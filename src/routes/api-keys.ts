@@ -13,6 +13,7 @@ import { gatewayKeyUsage } from '../keys/usage';
 const idParams = z.object({ id: z.string() });
 const listQuery = z.object({
   userId: z.uuid().optional(),
+  teamId: z.uuid().optional().describe("one team's keys: admins, or a team admin of that team"),
   status: z.enum(['active', 'revoked', 'expired']).optional(),
   environment: z.enum(['live', 'test']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -37,7 +38,7 @@ export function apiKeysRoutes(deps: Deps, api: (tag: string) => Api) {
       },
     )
     .route(
-      { method: 'get', path: '/api-keys', summary: 'List gateway keys (own; admins all, or ?userId=)', auth: 'jwt', permission: 'keys:own', query: listQuery },
+      { method: 'get', path: '/api-keys', summary: 'List gateway keys (own; admins all, or ?userId=; ?teamId= for admins and that team’s admins)', auth: 'jwt', permission: 'keys:own', query: listQuery },
       (ctx, { query }) => listGatewayKeys(deps, access(ctx), query),
     )
     .route(

@@ -12,6 +12,7 @@ import { consoleSessionRoutes } from './console-session';
 import { usersRoutes } from './users';
 import { auditRoutes } from './audit';
 import { plansRoutes } from './plans';
+import { teamsRoutes } from './teams';
 import { creditsRoutes } from './credits';
 import { proxyRoutes } from './proxy';
 import { routingRoutes } from './routing';
@@ -34,6 +35,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     apiKeysRoutes(deps, api),
     auditRoutes(deps, api),
     plansRoutes(deps, api),
+    teamsRoutes(deps, api),
     creditsRoutes(deps, api),
     proxyRoutes(deps, api),
     routingRoutes(deps, api),
