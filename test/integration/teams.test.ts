@@ -132,7 +132,7 @@ describe(`teams (${TEST_BACKEND})`, () => {
     expect((await chat(key, 'gpt-4o')).status).toBe(200);
     const refused = await chat(key, 'gpt-4.1');
     expect(refused.status).toBe(403);
-    expect((await refused.json()).error.code).toBe('forbidden');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
     expect((await req(`/teams/${alpha}`, admin, 'PATCH', { models: ['claude*'] })).status).toBe(200);
     expect((await chat(key, 'gpt-4o')).status).toBe(403);
     expect((await req(`/teams/${alpha}`, admin, 'PATCH', { models: ['gpt-4o*'] })).status).toBe(200);
