@@ -130,8 +130,10 @@ describe(`teams (${TEST_BACKEND})`, () => {
   it("applies the team's model ceiling to its keys (403), a change reaching a warm key at once", async () => {
     const { key } = await createGatewayKey(env.gw, dev.token, { teamId: alpha });
     expect((await chat(key, 'gpt-4o')).status).toBe(200);
+    const lookups = env.gw.deps.keys.lookups();
     const refused = await chat(key, 'gpt-4.1');
     expect(refused.status).toBe(403);
+    expect(env.gw.deps.keys.lookups()).toBe(lookups); // the team came with the cached key: no database read
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('forbidden');
     expect((await req(`/teams/${alpha}`, admin, 'PATCH', { models: ['claude*'] })).status).toBe(200);
     expect((await chat(key, 'gpt-4o')).status).toBe(403);

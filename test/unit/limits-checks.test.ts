@@ -7,6 +7,15 @@ const plan: PlanLimits = { id: 'p', rpm: 60, rph: 1000, rpd: null, tpm: 10_000, 
 const principal = { keyId: 'k1', userId: 'u1', limits: null };
 
 describe('limit checks', () => {
+  it("caps a team key's effective rpm and tpm by the team's ceiling: the smaller wins, null is no ceiling", () => {
+    const team = { id: 't', rpm: 10, tpm: 500, services: null, models: null };
+    expect(keyRateLimits({ limits: { rpm: 5 }, team }, plan)).toEqual({ rpm: 5, rph: 1000, rpd: null, tpm: 500 });
+    expect(keyRateLimits({ limits: null, team }, plan)).toEqual({ rpm: 10, rph: 1000, rpd: null, tpm: 500 });
+    const unlimited = { ...plan, rpm: null, tpm: null };
+    expect(keyRateLimits({ limits: null, team }, unlimited)).toMatchObject({ rpm: 10, tpm: 500 });
+    expect(keyRateLimits({ limits: null, team: { ...team, rpm: null, tpm: null } }, unlimited)).toMatchObject({ rpm: null, tpm: null });
+  });
+
   it("uses the key's own numbers and the plan's elsewhere; null plan limits are skipped", () => {
     expect(keyRateLimits({ limits: { rpm: 5, tpm: null } }, plan)).toEqual({ rpm: 5, rph: 1000, rpd: null, tpm: 10_000 });
     const checks = rateChecks({ ...principal, limits: { rpm: 5 } }, plan, 300);
