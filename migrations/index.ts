@@ -7,6 +7,7 @@ import * as m005 from './005_console_sessions';
 import * as m006 from './006_usage_event_id';
 import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
+import * as m011 from './011_price_rates';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
 const migrations: Record<string, Knex.Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Knex.Migration> = {
   '006_usage_event_id': m006,
   '009_llm_responses': m009,
   '010_teams': m010,
+  '011_price_rates': m011,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

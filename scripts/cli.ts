@@ -12,6 +12,7 @@ import { registerKeysCommands } from './commands/keys';
 import { registerAuditCommands } from './commands/audit';
 import { registerWalletCommands } from './commands/wallet';
 import { registerUsageCommands } from './commands/usage';
+import { registerPricesCommands } from './commands/prices';
 
 /**
  * `keywallet` — the same code paths as the HTTP API, run against the configured database.
@@ -57,6 +58,7 @@ export function buildCli(): Command {
   registerAuditCommands(program, withDeps);
   registerWalletCommands(program, withDeps);
   registerUsageCommands(program, withDeps);
+  registerPricesCommands(program, withDeps);
   return program;
 }
 

@@ -25,6 +25,8 @@ export interface GatewayCall {
   stream: boolean;
   /** what the call cost; null → `opts.cost(call)` at settlement (price table, cost per call), else 0 */
   costMicros: number | null;
+  /** the price table version `costMicros` was worked out with */
+  priceVersion?: number | null;
   /** set when a stream failed after its first byte (the status was already 200) */
   errorCode: string | null;
   /** the call's rate-limit and credit admission (shared by the copies the alias fallback makes) */
@@ -136,6 +138,7 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
       estimated: call.estimated,
       stream: call.stream,
       attempts: call.attempts,
+      priceVersion: call.priceVersion ?? null,
     });
     const m = deps.metrics;
     const service = call.service ?? 'none';

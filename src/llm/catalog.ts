@@ -128,6 +128,6 @@ export class LlmCatalog {
       const targets = typeof row.targets === 'string' ? (JSON.parse(row.targets) as ModelAlias['targets']) : row.targets;
       aliases.set(row.alias, { alias: row.alias, targets: Array.isArray(targets) ? targets : [] });
     }
-    return { aliases, prices: new PriceTable(priceRows), loadedAt: now };
+    return { aliases, prices: new PriceTable(priceRows.rows, priceRows.version), loadedAt: now };
   }
 }

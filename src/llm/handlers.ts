@@ -184,6 +184,7 @@ export async function openaiJsonSurface(
     clientHeaders: {},
     promptTokensEstimate: promptTokens(promptText),
     maxOutputTokens: 0,
+    reserveUnits: surface === 'images' ? { images: positiveInt(body.n) ?? 1 } : undefined,
   });
 }
 

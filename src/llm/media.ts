@@ -60,5 +60,7 @@ export async function speech(ctx: AppContext, deps: Deps, agents: UpstreamAgents
     clientHeaders: {},
     promptTokensEstimate: estimateTokens(body.input),
     maxOutputTokens: 0,
+    // speech is priced per character of input, which the provider does not report back
+    units: { characters: body.input.length },
   });
 }

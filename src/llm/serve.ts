@@ -37,6 +37,10 @@ export interface LlmCallSpec {
   pinnedEntryId?: string;
   /** the id a translated Responses answer gets */
   responseId?: string;
+  /** units the gateway counts itself rather than the provider (the characters of a speech request) */
+  units?: Partial<TokenUsage>;
+  /** units reserved up front besides tokens (the images a generation asks for) */
+  reserveUnits?: Partial<TokenUsage>;
   /** a multipart upload: the API path and the spooled form */
   upload?: LlmRequest['upload'];
   /** told once an entry has answered, before the client has the answer (JSON) or more than its first bytes (stream) */
@@ -89,17 +93,21 @@ function respondJson(ctx: AppContext, answer: ClientAnswer & { body: Buffer | Re
 }
 
 /** The provider's own usage when it reported one; otherwise counted locally and marked estimated. */
-function account(call: GatewayCall, prices: PriceTable, usage: TokenUsage | null, exact: boolean, promptEstimate: number, outputText: string): void {
+function account(call: GatewayCall, prices: PriceTable, usage: TokenUsage | null, exact: boolean, promptEstimate: number, outputText: string, units?: Partial<TokenUsage>): void {
+  let billed: TokenUsage;
   if (usage && exact) {
-    call.promptTokens = usage.promptTokens;
-    call.completionTokens = usage.completionTokens;
+    billed = usage;
     call.estimated = false;
   } else {
-    call.promptTokens = usage?.promptTokens ?? promptEstimate;
-    call.completionTokens = Math.max(usage?.completionTokens ?? 0, estimateTokens(outputText));
+    billed = { ...usage, promptTokens: usage?.promptTokens ?? promptEstimate, completionTokens: Math.max(usage?.completionTokens ?? 0, estimateTokens(outputText)) };
     call.estimated = true;
   }
-  call.costMicros = prices.costMicros(call.model ?? '', call.promptTokens, call.completionTokens);
+  if (units) billed = { ...billed, ...units };
+  call.promptTokens = billed.promptTokens;
+  call.completionTokens = billed.completionTokens;
+  // each part at its own rate (cached reads, reasoning, audio, images, seconds, characters), at this table's version
+  call.costMicros = prices.usageCostMicros(call.model ?? '', billed);
+  call.priceVersion = prices.version;
 }
 
 /** A wallet entry with a tokens or credits quota was charged the estimate up front: charge the difference. */
@@ -118,7 +126,8 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
   const prices = await deps.llm.prices();
   const { targets } = spec.resolved;
   const tokens = spec.promptTokensEstimate + spec.maxOutputTokens;
-  const costOf = (t: ModelTarget) => prices.costMicros(t.model, spec.promptTokensEstimate, spec.maxOutputTokens);
+  const reserved: TokenUsage = { promptTokens: spec.promptTokensEstimate, completionTokens: spec.maxOutputTokens, ...spec.units, ...spec.reserveUnits };
+  const costOf = (t: ModelTarget) => prices.usageCostMicros(t.model, reserved);
   // Reserve for the dearest target: any of them may end up serving.
   const estimate = { tokens, costMicros: Math.max(0, ...targets.map(costOf)) };
   const clientGone = new ClientWatch(ctx.res);
@@ -151,7 +160,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
 
     if (value.kind === 'answer') {
       respondJson(ctx, answer!);
-      if (value.answer.status < 300) account(call, prices, value.answer.usage, true, spec.promptTokensEstimate, '');
+      if (value.answer.status < 300) account(call, prices, value.answer.usage, true, spec.promptTokensEstimate, '', spec.units);
       await settleEntryQuota(deps, call, entry, value.admittedAtMs, served.quotaCost);
       return;
     }
@@ -159,7 +168,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
     const sink = openSseResponse(ctx);
     const done = pumpStream(spec.surface, value, sink, clientGone).then(async ({ end, failure }) => {
       const { translator } = value;
-      account(call, prices, translator.usage, end === 'completed', spec.promptTokensEstimate, translator.completionText);
+      account(call, prices, translator.usage, end === 'completed', spec.promptTokensEstimate, translator.completionText, spec.units);
       // the code of an in-band upstream error is the upstream's own text: it goes to the usage event scrubbed
       if (end === 'failed') call.errorCode = failure ? scrubText(failure.code, value.needles).slice(0, 64) : 'upstream_stream_interrupted';
       if (end === 'aborted') call.errorCode = 'client_closed';

@@ -9,9 +9,27 @@ export type LlmProtocol = 'openai' | 'anthropic';
 /** The client-facing API a request came in on. */
 export type LlmSurface = 'chat' | 'messages' | 'embeddings' | 'responses' | 'count_tokens' | 'completions' | 'moderations' | 'images' | 'audio' | 'speech';
 
+/**
+ * What a call used, as the provider reported it. `promptTokens` and `completionTokens` are totals; the optional
+ * fields say which part of them is priced at its own rate (a cached read, reasoning, audio), and the units a
+ * provider bills apart from tokens (images, seconds of audio, characters of speech).
+ */
 export interface TokenUsage {
   promptTokens: number;
   completionTokens: number;
+  /** of promptTokens: read from the prompt cache */
+  cacheReadTokens?: number;
+  /** of promptTokens: written to the prompt cache (Anthropic) */
+  cacheWriteTokens?: number;
+  /** of promptTokens: audio input */
+  audioInputTokens?: number;
+  /** of completionTokens: reasoning */
+  reasoningTokens?: number;
+  /** of completionTokens: audio output */
+  audioOutputTokens?: number;
+  images?: number;
+  seconds?: number;
+  characters?: number;
 }
 
 /** One client request aimed at one concrete upstream model. */

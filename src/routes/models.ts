@@ -1,4 +1,5 @@
 import type { Deps } from '../deps';
+import { importPrices, priceImportSchema } from '../services/price-import';
 import type { Api } from '../http/api';
 import { auditActor } from '../http/context';
 import {
@@ -35,6 +36,17 @@ export function modelsRoutes(deps: Deps, api: (tag: string) => Api) {
         ctx.status = created ? 201 : 200;
         ctx.body = price;
       },
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/models/prices/import',
+        summary: 'Import prices from a price file ({"prices": [...]}, all or nothing): one new price version',
+        auth: 'jwt',
+        permission: 'models:write',
+        body: priceImportSchema,
+      },
+      async (ctx, { body }) => importPrices(deps, body, auditActor(ctx)),
     )
     .route(
       { method: 'delete', path: '/models/prices/:model', summary: 'Remove a price', auth: 'jwt', permission: 'models:write', params: priceParams },

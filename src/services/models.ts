@@ -48,14 +48,40 @@ export const priceParams = z.object({
   model: z.string().refine((m) => MODEL_ID.test(m.endsWith('*') ? m.slice(0, -1) : m), 'must be a model id, optionally ending in "*"'),
 });
 
+const rate = z.number().min(0).max(100_000).nullable().optional();
+
 export const putPriceSchema = z
   .object({
     service: z.string().min(1).max(64),
     /** USD per million tokens */
     inputPerMTok: z.number().min(0).max(100_000),
     outputPerMTok: z.number().min(0).max(100_000),
+    /** USD per million tokens of each part priced apart; absent or null = the plain input/output rate */
+    cachedInputPerMTok: rate.describe('prompt-cache reads (OpenAI cached_tokens, Anthropic cache_read_input_tokens)'),
+    cacheWritePerMTok: rate.describe('prompt-cache writes (Anthropic cache_creation_input_tokens)'),
+    reasoningPerMTok: rate.describe('reasoning tokens (completion_tokens_details.reasoning_tokens)'),
+    audioInputPerMTok: rate.describe('audio input tokens'),
+    audioOutputPerMTok: rate.describe('audio output tokens'),
+    /** USD per unit; absent or null = no such fee */
+    perRequest: rate.describe('USD per request'),
+    perImage: rate.describe('USD per generated image'),
+    perSecond: rate.describe('USD per second of transcribed audio'),
+    perMillionChars: rate.describe('USD per million characters of speech input'),
   })
   .strict();
+
+/** API field ↔ column of each optional rate (their order is OPTIONAL_RATES'). */
+const RATE_FIELDS = [
+  ['cachedInputPerMTok', 'cached_input_per_mtok'],
+  ['cacheWritePerMTok', 'cache_write_per_mtok'],
+  ['reasoningPerMTok', 'reasoning_per_mtok'],
+  ['audioInputPerMTok', 'audio_input_per_mtok'],
+  ['audioOutputPerMTok', 'audio_output_per_mtok'],
+  ['perRequest', 'per_request'],
+  ['perImage', 'per_image'],
+  ['perSecond', 'per_second'],
+  ['perMillionChars', 'per_mchar'],
+] as const;
 
 interface AliasRow {
   alias: string;
@@ -73,6 +99,7 @@ interface PriceRow {
   output_per_mtok: number | string;
   created_at: Date;
   updated_at: Date;
+  [rateColumn: string]: unknown;
 }
 
 export function presentAlias(r: AliasRow) {
@@ -87,14 +114,35 @@ export function presentAlias(r: AliasRow) {
 }
 
 export function presentPrice(r: PriceRow) {
+  const rates: Partial<Record<(typeof RATE_FIELDS)[number][0], number | null>> = {};
+  for (const [field, column] of RATE_FIELDS) rates[field] = r[column] === null || r[column] === undefined ? null : Number(r[column]);
   return {
     model: r.model,
     service: r.service,
     inputPerMTok: Number(r.input_per_mtok),
     outputPerMTok: Number(r.output_per_mtok),
+    ...rates,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** The columns a price input sets; a rate the input leaves out is cleared (a PUT states the whole price). */
+export function priceColumns(input: z.output<typeof putPriceSchema>): Record<string, unknown> {
+  const values: Record<string, unknown> = { service: input.service, input_per_mtok: input.inputPerMTok, output_per_mtok: input.outputPerMTok };
+  for (const [field, column] of RATE_FIELDS) values[column] = input[field] ?? null;
+  return values;
+}
+
+/** A new version of the price table, in the transaction that changed it: usage events say which one billed them. */
+export async function bumpPriceVersion(trx: Knex, source: 'api' | 'import', changed: number): Promise<number> {
+  const [row] = (await trx('price_versions').insert({ source, changed }).returning('id')) as { id: number }[];
+  return Number(row.id);
+}
+
+/** Every node drops its cached prices (an import changes many rows at once). */
+export function announcePrices(deps: ModelCatalogDeps): Promise<void> {
+  return announce(deps, 'prices');
 }
 
 export interface ModelCatalogDeps {
@@ -162,7 +210,8 @@ export async function putPrice(deps: ModelCatalogDeps, model: string, input: z.o
   const now = new Date(deps.clock.now());
   const result = await deps.db.transaction(async (trx) => {
     const existing = (await trx('model_prices').where({ model }).forUpdate().first()) as PriceRow | undefined;
-    const values = { service: input.service, input_per_mtok: input.inputPerMTok, output_per_mtok: input.outputPerMTok, updated_at: now };
+    const values = { ...priceColumns(input), updated_at: now };
+    await bumpPriceVersion(trx, 'api', 1);
     const [row] = existing
       ? ((await trx('model_prices').where({ model }).update(values).returning('*')) as PriceRow[])
       : ((await trx('model_prices').insert({ model, ...values, created_at: now }).returning('*')) as PriceRow[]);
@@ -185,6 +234,7 @@ export async function deletePrice(deps: ModelCatalogDeps, model: string, actor: 
     const existing = (await trx('model_prices').where({ model }).forUpdate().first()) as PriceRow | undefined;
     if (!existing) throw notFound(`Price for ${model}`);
     await trx('model_prices').where({ model }).delete();
+    await bumpPriceVersion(trx, 'api', 1);
     await recordAudit(trx, actor, { action: 'model_price.delete', targetType: 'model_price', targetId: model, before: presentPrice(existing) }, now);
   });
   await announce(deps, `price:${model}`);

@@ -9,7 +9,7 @@ import { upsertHourly } from './rollup-hourly';
 // the same rows as a VALUES list or as json_to_recordset.
 const EVENT_TYPES = [
   'uuid', 'timestamptz', 'text', 'uuid', 'uuid', 'uuid', 'text', 'text', 'text', 'int',
-  'text', 'int', 'int', 'int', 'int', 'int8', 'bool', 'bool', 'int',
+  'text', 'int', 'int', 'int', 'int', 'int8', 'bool', 'bool', 'int', 'int',
 ];
 // An event already stored (a spool replay, a stream entry claimed again after a crash) inserts nothing and is not
 // returned, so only the rows returned here go into the rollups: a replay never counts twice.

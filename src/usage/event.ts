@@ -34,6 +34,8 @@ export interface UsageEvent {
   estimated: boolean;
   stream: boolean;
   attempts: number;
+  /** the price table version the cost was worked out with (null: nothing was priced) */
+  priceVersion?: number | null;
 }
 
 /** usage_daily stores "none" as these sentinels, because they are part of its primary key. */
@@ -61,6 +63,7 @@ export interface UsageEventRow {
   estimated: boolean;
   stream: boolean;
   attempts: number;
+  price_version: number | null;
 }
 
 export function toEventRow(e: UsageEvent): UsageEventRow {
@@ -85,6 +88,7 @@ export function toEventRow(e: UsageEvent): UsageEventRow {
     estimated: e.estimated,
     stream: e.stream,
     attempts: Math.round(e.attempts),
+    price_version: e.priceVersion ?? null,
   };
 }
 
@@ -108,4 +112,5 @@ export const USAGE_EVENT_COLUMNS = [
   'estimated',
   'stream',
   'attempts',
+  'price_version',
 ] as const satisfies readonly (keyof UsageEventRow)[];

@@ -74,7 +74,7 @@ describe(`foundation (${TEST_BACKEND})`, () => {
     const { runBuiltinSeeds } = await import('../../seeds/builtin');
     await runBuiltinSeeds(gw.deps.db);
     const services = await gw.deps.db('services').pluck('slug');
-    expect(services.sort()).toEqual(['anthropic', 'googlemaps', 'openai', 'openweather', 'stripe']);
+    expect(services.sort()).toEqual(['anthropic', 'deepseek', 'gemini', 'googlemaps', 'groq', 'mistral', 'openai', 'openrouter', 'openweather', 'stripe', 'together', 'xai']);
     expect((await gw.deps.db('plans').pluck('id')).sort()).toEqual(['enterprise', 'free', 'pro']);
     expect((await gw.deps.db('model_aliases').pluck('alias')).sort()).toEqual(['claude-fast', 'claude-premium', 'claude-quality']);
   });

@@ -143,11 +143,11 @@ describe(`POST /v1/chat/completions, non-streaming (${TEST_BACKEND})`, () => {
   });
 
   it('answers an unknown model with 404 model_not_found in the OpenAI shape', async () => {
-    const err = await client.chat.completions.create({ model: 'mistral-large', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
+    const err = await client.chat.completions.create({ model: 'nonesuch-large', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.NotFoundError);
     expect(err.status).toBe(404);
     expect(err.error).toMatchObject({ code: 'model_not_found', param: 'model' });
-    expect(err.message).toMatch(/mistral-large/);
+    expect(err.message).toMatch(/nonesuch-large/);
     expect(env.openai.requests).toHaveLength(0);
   });
 
@@ -213,13 +213,13 @@ describe(`POST /v1/chat/completions, non-streaming (${TEST_BACKEND})`, () => {
       const ask = (model: string) => limited.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
       expect((await ask('gpt-4o')).model).toBe('gpt-4o');
       // an unknown model fails before routing, and still counts against the key's requests per minute
-      expect(await ask('mistral-large').catch((e) => e.status)).toBe(404);
+      expect(await ask('nonesuch-large').catch((e) => e.status)).toBe(404);
       const refused = await ask('gpt-4o').catch((e) => e);
       expect(refused.status).toBe(429);
       expect(refused.error).toMatchObject({ code: 'rate_limited' });
       expect(refused.headers.get('retry-after')).toBeTruthy();
       // the limit decides before the model: an unknown model is refused with 429 too
-      expect(await ask('mistral-large').catch((e) => e.status)).toBe(429);
+      expect(await ask('nonesuch-large').catch((e) => e.status)).toBe(429);
       expect(env.openai.requests).toHaveLength(1);
       const entry = await env.gw.request(`/wallet/keys/${metered.id}`, { token: env.adminToken });
       expect(entry.body.quota).toMatchObject({ unit: 'requests', used: 1 }); // the refused calls took none

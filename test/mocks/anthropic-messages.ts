@@ -60,8 +60,21 @@ function outputTokensOf(answer: Answer): number {
   return countTokens(answer.kind === 'text' ? answer.text : answer.name + JSON.stringify(answer.input));
 }
 
-function usage(inputTokens: number, outputTokens: number) {
-  return { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+/** A system block marked with cache_control: the mock reports a cache write and a cache read of these sizes. */
+export const MOCK_CACHE_WRITE_TOKENS = 50;
+export const MOCK_CACHE_READ_TOKENS = 100;
+
+function cacheMarked(req: Pick<MessagesRequest, 'system'>): boolean {
+  return Array.isArray(req.system) && req.system.some((b) => (b as { cache_control?: unknown }).cache_control !== undefined);
+}
+
+function usage(inputTokens: number, outputTokens: number, cached = false) {
+  return {
+    input_tokens: inputTokens,
+    output_tokens: outputTokens,
+    cache_creation_input_tokens: cached ? MOCK_CACHE_WRITE_TOKENS : 0,
+    cache_read_input_tokens: cached ? MOCK_CACHE_READ_TOKENS : 0,
+  };
 }
 
 function stopOf(answer: Answer): { stop_reason: string; stop_sequence: string | null } {
@@ -82,14 +95,14 @@ function messageObject(req: MessagesRequest, id: string, answer: Answer): unknow
     model: req.model,
     content,
     ...stopOf(answer),
-    usage: usage(inputTokensOf(req), outputTokensOf(answer)),
+    usage: usage(inputTokensOf(req), outputTokensOf(answer), cacheMarked(req)),
   };
 }
 
 function streamEvents(req: MessagesRequest, id: string, answer: Answer): string[] {
   const events: string[] = [];
   const message = { id, type: 'message', role: 'assistant', model: req.model, content: [], stop_reason: null, stop_sequence: null };
-  events.push(sseEvent({ type: 'message_start', message: { ...message, usage: usage(inputTokensOf(req), 1) } }));
+  events.push(sseEvent({ type: 'message_start', message: { ...message, usage: usage(inputTokensOf(req), 1, cacheMarked(req)) } }));
   if (answer.kind === 'text') {
     events.push(sseEvent({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }));
     events.push(sseEvent({ type: 'ping' }));

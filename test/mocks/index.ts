@@ -5,7 +5,8 @@
 export type { CustomReply, Fault, FaultOptions, MockOptions, MockUpstream, RecordedRequest } from './types';
 export * as echo from './echo';
 export { startOpenAIMock, OPENAI_MODELS, EMBEDDING_DIMENSIONS } from './openai';
-export { TOOL_ARGUMENTS } from './openai-chat';
+export { TOOL_ARGUMENTS, MOCK_AUDIO_TOKENS_PER_PART, MOCK_REASONING_TOKENS } from './openai-chat';
+export { MOCK_CACHE_READ_TOKENS, MOCK_CACHE_WRITE_TOKENS } from './anthropic-messages';
 export { startAnthropicMock, ANTHROPIC_MODELS, SAMPLING_FREE_VERSION } from './anthropic';
 export { startRestMock, REST_STREAM_PIECES } from './rest';
 export { countTokens } from './text';

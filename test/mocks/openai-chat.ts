@@ -23,6 +23,20 @@ export interface ChatRequest {
   max_completion_tokens?: number;
   stop?: string | string[];
   response_format?: { type?: string };
+  /** with a cache key the mock reports half the prompt as read from the prompt cache */
+  prompt_cache_key?: string;
+  /** with an effort the mock reports reasoning tokens (part of completion_tokens) */
+  reasoning_effort?: string;
+}
+
+/** Audio tokens the mock reports per `input_audio` content part (part of prompt_tokens). */
+export const MOCK_AUDIO_TOKENS_PER_PART = 25;
+export const MOCK_REASONING_TOKENS = 40;
+
+function audioParts(req: ChatRequest): number {
+  let parts = 0;
+  for (const m of req.messages) if (Array.isArray(m.content)) for (const p of m.content as { type?: string }[]) if (p?.type === 'input_audio') parts += 1;
+  return parts;
 }
 
 /** What the fake model decided to say, before it is shaped as JSON or as a stream. */
@@ -56,15 +70,18 @@ function decide(req: ChatRequest, callId: string): Answer {
 }
 
 function usageOf(req: ChatRequest, answer: Answer) {
-  const prompt_tokens = countTokens(req.messages.map((m) => textOf(m.content)).join(''));
-  const completion_tokens = countTokens(answer.kind === 'text' ? answer.text : answer.name + answer.args);
+  const audio_tokens = audioParts(req) * MOCK_AUDIO_TOKENS_PER_PART;
+  const prompt_tokens = countTokens(req.messages.map((m) => textOf(m.content)).join('')) + audio_tokens;
+  const cached_tokens = req.prompt_cache_key ? Math.floor((prompt_tokens - audio_tokens) / 2) : 0;
+  const reasoning_tokens = req.reasoning_effort ? MOCK_REASONING_TOKENS : 0;
+  const completion_tokens = countTokens(answer.kind === 'text' ? answer.text : answer.name + answer.args) + reasoning_tokens;
   return {
     prompt_tokens,
     completion_tokens,
     total_tokens: prompt_tokens + completion_tokens,
-    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    prompt_tokens_details: { cached_tokens, audio_tokens },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,

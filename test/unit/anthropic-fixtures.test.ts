@@ -43,8 +43,8 @@ describe('Anthropic response → OpenAI response (golden)', () => {
 
 describe('Anthropic stream → OpenAI stream (golden)', () => {
   const cases = [
-    { name: 'stream-text', includeUsage: true, finishReason: 'stop', usage: { promptTokens: 125, completionTokens: 15 } },
-    { name: 'stream-tool-use', includeUsage: false, finishReason: 'tool_calls', usage: { promptTokens: 412, completionTokens: 58 } },
+    { name: 'stream-text', includeUsage: true, finishReason: 'stop', usage: { promptTokens: 125, completionTokens: 15, cacheReadTokens: 100 } },
+    { name: 'stream-tool-use', includeUsage: false, finishReason: 'tool_calls', usage: { promptTokens: 412, completionTokens: 58 } as Record<string, number> },
   ];
 
   it.each(cases)('$name (include_usage: $includeUsage)', ({ name, includeUsage, finishReason, usage }) => {

@@ -39,13 +39,13 @@ describe('AnthropicToOpenAIStream', () => {
   it('takes input from message_start, cumulative output and late input counts from message_delta', () => {
     const s = new AnthropicToOpenAIStream({ model: 'm', includeUsage: true });
     s.push(messageStart({ input_tokens: 10, cache_creation_input_tokens: 5, cache_read_input_tokens: 20, output_tokens: 1 }));
-    expect(s.usage).toEqual({ promptTokens: 35, completionTokens: 1 });
+    expect(s.usage).toEqual({ promptTokens: 35, completionTokens: 1, cacheReadTokens: 20, cacheWriteTokens: 5 });
     const final = frames(
       s.push(ev({ type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: { input_tokens: 12, output_tokens: 40 } })),
     ) as { choices: { finish_reason: string }[]; usage: null }[];
     expect(final[0].choices[0].finish_reason).toBe('length');
     expect(final[0].usage).toBeNull();
-    expect(s.usage).toEqual({ promptTokens: 37, completionTokens: 40 });
+    expect(s.usage).toEqual({ promptTokens: 37, completionTokens: 40, cacheReadTokens: 20, cacheWriteTokens: 5 });
     expect(s.finishReason).toBe('length');
     expect(s.sawMessageStop).toBe(false);
     s.push(ev({ type: 'message_stop' }));

@@ -134,6 +134,9 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
     expect(answer.usage).toEqual({
       promptTokens: u.input_tokens + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0),
       completionTokens: u.output_tokens,
+      // the cached parts are priced at their own rates
+      cacheReadTokens: u.cache_read_input_tokens,
+      cacheWriteTokens: u.cache_creation_input_tokens,
     });
   });
 
@@ -157,7 +160,7 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
     const tail = stream.finish();
     expect(tail).toMatch(/"usage":\{"prompt_tokens":125,"completion_tokens":15.*\n\ndata: \[DONE\]\n\n$/s);
     expect(out).toContain('"content":", wörld! 👋"');
-    expect(stream.usage).toEqual({ promptTokens: 125, completionTokens: 15 });
+    expect(stream.usage).toEqual({ promptTokens: 125, completionTokens: 15, cacheReadTokens: 100 });
     expect(stream.failure).toBeNull();
   });
 
@@ -171,7 +174,7 @@ describe('Anthropic adapter, translating for /v1/chat/completions', () => {
     cut.push(Buffer.from(sse.slice(0, cutAt)));
     expect(cut.finish()).toBeNull();
     expect(cut.completionText).toBe('Hello, wörld! 👋');
-    expect(cut.usage).toEqual({ promptTokens: 125, completionTokens: 1 });
+    expect(cut.usage).toEqual({ promptTokens: 125, completionTokens: 1, cacheReadTokens: 100 });
   });
 });
 
@@ -202,7 +205,7 @@ describe('Anthropic adapter, native /v1/messages', () => {
     const stream = anthropic.createStream(request({ surface: 'messages', stream: true }));
     expect(feedBytewise(stream, sse)).toBe(sse);
     expect(stream.finish()).toBe('');
-    expect(stream.usage).toEqual({ promptTokens: 125, completionTokens: 15 });
+    expect(stream.usage).toEqual({ promptTokens: 125, completionTokens: 15, cacheReadTokens: 100 });
   });
 
   it("an upstream error event was already forwarded in the client's protocol", () => {

@@ -126,7 +126,7 @@ describe('Anthropic stream → Responses events', () => {
     expect(final.output[0]).toMatchObject({ type: 'message', content: [{ type: 'output_text', text: 'Hello' }] });
     expect(final.output[1]).toMatchObject({ type: 'function_call', call_id: 'toolu_1', name: 'f', arguments: '{"a":1}' });
     expect(final.usage).toEqual({ input_tokens: 10, input_tokens_details: { cached_tokens: 3 }, output_tokens: 9, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 19 });
-    expect(stream.usage).toEqual({ promptTokens: 10, completionTokens: 9 });
+    expect(stream.usage).toEqual({ promptTokens: 10, completionTokens: 9, cacheReadTokens: 3 });
     expect(stream.responseObject).toEqual(final);
   });
 

@@ -54,11 +54,17 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
-/** Anthropic counts cached input apart from input_tokens; it is all prompt to us. */
+/** Anthropic counts cached input apart from input_tokens: all prompt to us, the cached parts priced at their own rates. */
 function tokenUsage(usage: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
   const u = usageOf(usage as Partial<Anthropic.Usage>);
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+  return withCache({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, usage.cache_read_input_tokens, usage.cache_creation_input_tokens);
+}
+
+export function withCache(usage: TokenUsage, read: unknown, write: unknown): TokenUsage {
+  if (typeof read === 'number' && read > 0) usage.cacheReadTokens = read;
+  if (typeof write === 'number' && write > 0) usage.cacheWriteTokens = write;
+  return usage;
 }
 
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
@@ -188,7 +194,8 @@ class AnthropicNativeStream implements StreamTranslator {
 
   get usage(): TokenUsage | null {
     if (!this.input) return null;
-    return { promptTokens: tokenUsage(this.input)?.promptTokens ?? 0, completionTokens: this.outputTokens };
+    const input = tokenUsage(this.input);
+    return { ...input, promptTokens: input?.promptTokens ?? 0, completionTokens: this.outputTokens };
   }
 
   get completionText(): string {

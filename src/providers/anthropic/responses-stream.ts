@@ -58,7 +58,10 @@ export class AnthropicResponsesStream implements StreamTranslator {
 
   get usage(): TokenUsage | null {
     if (!this.started) return null;
-    return { promptTokens: this.counts.input + this.counts.cacheRead + this.counts.cacheWrite, completionTokens: this.counts.output };
+    const usage: TokenUsage = { promptTokens: this.counts.input + this.counts.cacheRead + this.counts.cacheWrite, completionTokens: this.counts.output };
+    if (this.counts.cacheRead > 0) usage.cacheReadTokens = this.counts.cacheRead;
+    if (this.counts.cacheWrite > 0) usage.cacheWriteTokens = this.counts.cacheWrite;
+    return usage;
   }
 
   get completionText(): string {

@@ -7,6 +7,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type OpenAI from 'openai';
 import { formatSse, type SseEvent } from '../sse';
+import type { TokenUsage } from '../types';
 import { isRecord } from './translation-error';
 import { chatCompletionId, finishReasonOf, fromAnthropicError, usageOf, type FinishReason, type OpenAIErrorBody } from './translate-response';
 
@@ -63,8 +64,11 @@ export class AnthropicToOpenAIStream {
     this.includeUsage = opts.includeUsage;
   }
 
-  get usage(): { promptTokens: number; completionTokens: number } {
-    return { promptTokens: this.inputTokens + this.cacheReadTokens + this.cacheWriteTokens, completionTokens: this.outputTokens };
+  get usage(): TokenUsage {
+    const usage: TokenUsage = { promptTokens: this.inputTokens + this.cacheReadTokens + this.cacheWriteTokens, completionTokens: this.outputTokens };
+    if (this.cacheReadTokens > 0) usage.cacheReadTokens = this.cacheReadTokens;
+    if (this.cacheWriteTokens > 0) usage.cacheWriteTokens = this.cacheWriteTokens;
+    return usage;
   }
 
   get finishReason(): string | null {

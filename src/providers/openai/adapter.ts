@@ -16,6 +16,7 @@ import {
 } from '../types';
 import { OpenAIResponsesStream, responsesTokenUsage } from './responses-stream';
 import { OpenAIStreamUsageReader } from './stream-usage';
+import { openaiUsage } from './usage';
 
 const PATHS = {
   chat: '/v1/chat/completions',
@@ -49,14 +50,10 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
 }
 
 function usageFrom(parsed: unknown): TokenUsage | null {
-  const usage = isRecord(parsed) && isRecord(parsed.usage) ? parsed.usage : null;
-  if (usage && typeof usage.input_tokens === 'number') return responsesTokenUsage(usage);
-  if (!usage || typeof usage.prompt_tokens !== 'number') return null;
-  const completion = typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0;
-  return { promptTokens: usage.prompt_tokens, completionTokens: completion };
+  return isRecord(parsed) ? openaiUsage(parsed.usage) : null;
 }
 
-function parseResponse(_req: LlmRequest, body: Buffer): ClientAnswer | null {
+function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -65,7 +62,10 @@ function parseResponse(_req: LlmRequest, body: Buffer): ClientAnswer | null {
   }
   if (!isRecord(parsed)) return null;
   // The original bytes go back: re-serialising an embeddings answer would cost more than it is worth.
-  return { status: 200, body, usage: usageFrom(parsed) };
+  let usage = usageFrom(parsed);
+  // images are billed per image where the table says so (dall-e reports no usage at all)
+  if (req.surface === 'images' && Array.isArray(parsed.data)) usage = { ...(usage ?? { promptTokens: 0, completionTokens: 0 }), images: parsed.data.length };
+  return { status: 200, body, usage };
 }
 
 function mapError(_req: LlmRequest, status: number, body: Buffer): ClientAnswer {

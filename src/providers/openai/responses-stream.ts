@@ -7,11 +7,12 @@ import { redactSecrets } from '../anthropic/translate-response';
 import { isRecord } from '../anthropic/translation-error';
 import { SseParser, type SseEvent } from '../sse';
 import type { StreamFailure, StreamTranslator, TokenUsage } from '../types';
+import { openaiUsage } from './usage';
 
-/** Responses usage (input_tokens / output_tokens), as the gateway counts it. */
+/** Responses usage (input_tokens / output_tokens and their details), as the gateway counts it. */
 export function responsesTokenUsage(usage: unknown): TokenUsage | null {
   if (!isRecord(usage) || typeof usage.input_tokens !== 'number') return null;
-  return { promptTokens: usage.input_tokens, completionTokens: typeof usage.output_tokens === 'number' ? usage.output_tokens : 0 };
+  return openaiUsage(usage);
 }
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete']);

@@ -5,11 +5,10 @@
  * forwards the original bytes untouched.
  */
 import { SseParser } from '../sse';
+import type { TokenUsage } from '../types';
+import { openaiUsage } from './usage';
 
-export interface StreamUsage {
-  promptTokens: number;
-  completionTokens: number;
-}
+export type StreamUsage = TokenUsage;
 
 // Every chunk of a stream with include_usage carries `"usage":null`; only an object is worth parsing.
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
@@ -63,11 +62,8 @@ export class OpenAIStreamUsageReader {
   }
 
   private readUsage(usage: unknown): void {
-    if (typeof usage !== 'object' || usage === null) return;
-    const { prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
-    if (typeof prompt === 'number' && typeof completion === 'number') {
-      this.usage_ = { promptTokens: prompt, completionTokens: completion };
-    }
+    const read = openaiUsage(usage);
+    if (read) this.usage_ = read;
   }
 
   private readDelta(choice: unknown): void {
