@@ -47,6 +47,6 @@ export function decodeEvent(line: string): UsageEvent | null {
     estimated: a[17] === 1,
     stream: a[18] === 1,
     attempts: num(a[19]),
-    priceVersion: typeof a[20] === 'number' ? a[20] : null,
+    ...(typeof a[20] === 'number' ? { priceVersion: a[20] } : {}),
   };
 }

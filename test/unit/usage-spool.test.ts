@@ -46,6 +46,10 @@ describe('usage spool', () => {
   it('round-trips every field through the line encoding, and refuses what is not one of its lines', () => {
     const e = event(3);
     expect(decodeEvent(encodeEvent(e))).toEqual(e);
+    const priced = { ...e, priceVersion: 7 };
+    expect(decodeEvent(encodeEvent(priced))).toEqual(priced);
+    // a line written before the price version existed (20 fields) still decodes
+    expect(decodeEvent(JSON.stringify(JSON.parse(encodeEvent(e)).slice(0, 20)))).toEqual(e);
     expect(decodeEvent('{"not":"an event"}')).toBeNull();
     expect(decodeEvent(encodeEvent(e).slice(0, 40))).toBeNull();
   });

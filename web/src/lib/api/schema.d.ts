@@ -1358,8 +1358,26 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description audio input tokens */
+                        audioInputPerMTok?: number | null;
+                        /** @description audio output tokens */
+                        audioOutputPerMTok?: number | null;
+                        /** @description prompt-cache reads (OpenAI cached_tokens, Anthropic cache_read_input_tokens) */
+                        cachedInputPerMTok?: number | null;
+                        /** @description prompt-cache writes (Anthropic cache_creation_input_tokens) */
+                        cacheWritePerMTok?: number | null;
                         inputPerMTok: number;
                         outputPerMTok: number;
+                        /** @description USD per generated image */
+                        perImage?: number | null;
+                        /** @description USD per million characters of speech input */
+                        perMillionChars?: number | null;
+                        /** @description USD per request */
+                        perRequest?: number | null;
+                        /** @description USD per second of transcribed audio */
+                        perSecond?: number | null;
+                        /** @description reasoning tokens (completion_tokens_details.reasoning_tokens) */
+                        reasoningPerMTok?: number | null;
                         service: string;
                     };
                 };
@@ -1414,6 +1432,78 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/models/prices/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import prices from a price file ({"prices": [...]}, all or nothing): one new price version */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        prices: {
+                            /** @description audio input tokens */
+                            audioInputPerMTok?: number | null;
+                            /** @description audio output tokens */
+                            audioOutputPerMTok?: number | null;
+                            /** @description prompt-cache reads (OpenAI cached_tokens, Anthropic cache_read_input_tokens) */
+                            cachedInputPerMTok?: number | null;
+                            /** @description prompt-cache writes (Anthropic cache_creation_input_tokens) */
+                            cacheWritePerMTok?: number | null;
+                            inputPerMTok: number;
+                            model: string;
+                            outputPerMTok: number;
+                            /** @description USD per generated image */
+                            perImage?: number | null;
+                            /** @description USD per million characters of speech input */
+                            perMillionChars?: number | null;
+                            /** @description USD per request */
+                            perRequest?: number | null;
+                            /** @description USD per second of transcribed audio */
+                            perSecond?: number | null;
+                            /** @description reasoning tokens (completion_tokens_details.reasoning_tokens) */
+                            reasoningPerMTok?: number | null;
+                            service: string;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
