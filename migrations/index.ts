@@ -5,6 +5,7 @@ import * as m003 from './003_audit_keyed';
 import * as m004 from './004_usage_hourly';
 import * as m005 from './005_console_sessions';
 import * as m006 from './006_usage_event_id';
+import * as m007 from './007_credential_checks_key_locks_tool_prices';
 import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
 import * as m011 from './011_price_rates';
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '004_usage_hourly': m004,
   '005_console_sessions': m005,
   '006_usage_event_id': m006,
+  '007_credential_checks_key_locks_tool_prices': m007,
   '009_llm_responses': m009,
   '010_teams': m010,
   '011_price_rates': m011,

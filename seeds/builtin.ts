@@ -62,10 +62,35 @@ export const BUILTIN_PRICES: [string, string, number, number][] = [
   ['llama-3.3-70b-versatile', 'groq', 0.59, 0.79],
 ];
 
+/**
+ * The request that tells whether a key itself is good (routing/credential-probe.ts). Google Maps has none: it answers
+ * a bad key with 200 and status REQUEST_DENIED. An OpenWeather lookup answers 401 for a bad appid.
+ */
+export const BUILTIN_CREDENTIAL_CHECKS: Record<string, { method: 'GET'; path: string; query?: Record<string, string> }> = {
+  openai: { method: 'GET', path: '/v1/models' },
+  anthropic: { method: 'GET', path: '/v1/models' },
+  stripe: { method: 'GET', path: '/v1/balance' },
+  openweather: { method: 'GET', path: '/data/2.5/weather', query: { lat: '0', lon: '0' } },
+};
+
+/** USD per server-side web search, by price row: $10 per 1,000 searches at Anthropic and OpenAI. */
+export const BUILTIN_WEB_SEARCH_PRICES: Record<string, number> = {
+  'claude-haiku-4-5': 0.01, 'claude-sonnet-4-5': 0.01, 'claude-opus-4-1': 0.01, 'claude-*': 0.01,
+  'gpt-5': 0.01, 'gpt-5-mini': 0.01, 'gpt-4o': 0.01, 'gpt-4o-mini': 0.01, 'gpt-*': 0.01,
+};
+
 export async function runBuiltinSeeds(db: Knex): Promise<void> {
   await db('plans').insert(BUILTIN_PLANS.map((p) => ({ ...p, builtin: true }))).onConflict('id').ignore();
   await db('services')
-    .insert(BUILTIN_SERVICES.map((s) => ({ ...s, auth: JSON.stringify(s.auth), metadata: JSON.stringify('metadata' in s ? s.metadata : {}), builtin: true })))
+    .insert(
+      BUILTIN_SERVICES.map((s) => ({
+        ...s,
+        auth: JSON.stringify(s.auth),
+        metadata: JSON.stringify('metadata' in s ? s.metadata : {}),
+        credential_check: s.slug in BUILTIN_CREDENTIAL_CHECKS ? JSON.stringify(BUILTIN_CREDENTIAL_CHECKS[s.slug]) : null,
+        builtin: true,
+      })),
+    )
     .onConflict('slug')
     .ignore();
   await db('model_aliases')
@@ -73,7 +98,11 @@ export async function runBuiltinSeeds(db: Knex): Promise<void> {
     .onConflict('alias')
     .ignore();
   await db('model_prices')
-    .insert(BUILTIN_PRICES.map(([model, service, input, output]) => ({ model, service, input_per_mtok: input, output_per_mtok: output })))
+    .insert(
+      BUILTIN_PRICES.map(([model, service, input, output]) => ({
+        model, service, input_per_mtok: input, output_per_mtok: output, web_search_per_call: BUILTIN_WEB_SEARCH_PRICES[model] ?? null,
+      })),
+    )
     .onConflict('model')
     .ignore();
 }
