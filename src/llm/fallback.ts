@@ -56,6 +56,8 @@ export async function routeTargets<T>(
   opts: { pinnedEntryId?: string } = {},
 ): Promise<ServedTarget<T>> {
   const passed: string[] = [];
+  // one wallet entry retired per request at most, across the whole chain
+  const invalidations = { remaining: 1 };
   for (let i = 0; i < targets.length; i++) {
     const target = targets[i];
     call.service = target.service;
@@ -73,7 +75,7 @@ export async function routeTargets<T>(
     const perTarget: GatewayCall = { ...call, attempts: 0, walletEntryId: null };
     try {
       const result = await deps.router.route(
-        { service: target.service, environment: call.principal.environment, model: target.model, quotaCost, pinnedEntryId: opts.pinnedEntryId },
+        { service: target.service, environment: call.principal.environment, model: target.model, quotaCost, pinnedEntryId: opts.pinnedEntryId, invalidations },
         attempt,
         perTarget,
       );

@@ -98,7 +98,13 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
     if (clientGone.aborted) throw clientClosed();
     if (sent.kind !== 'ok') return sent;
     const res = sent.value;
-    const ok = (value: TargetResult) => ({ kind: 'ok' as const, value, status: res.status, headers: sent.headers });
+    // The gateway shaped this request (path, headers): a 401 is the provider's word that the key is bad.
+    if (res.status === 401) {
+      res.body.resume();
+      return { kind: 'invalid', status: 401 };
+    }
+    // A 403 may be about the model asked for: the client gets it, the credential check decides about the key.
+    const ok = (value: TargetResult) => ({ kind: 'ok' as const, value, status: res.status, headers: sent.headers, credentialSuspect: sent.credentialSuspect });
     const needles = needlesFor(a.secret);
     try {
       if (res.status < 200 || res.status >= 300) {

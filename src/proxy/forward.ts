@@ -97,7 +97,8 @@ function assertReachable(req: ForwardRequest): void {
 
 /**
  * Sends the request and classifies the answer: 429 → retry (rate_limited, with Retry-After), 500/502/503/504/529
- * → retry, timeout and connection errors → retry, 401/403 → invalid, anything else → ok (passed on as is).
+ * → retry, timeout and connection errors → retry, anything else → ok (passed on as is); a 401/403 is ok too, marked
+ * `credentialSuspect` (the router may then run the service's credential check; an LLM caller decides for itself).
  * A private upstream address (when not allowed) throws PrivateAddressRefused: no other entry would fare better.
  */
 export async function forward(agents: UpstreamAgents, req: ForwardRequest, nowMs: number): Promise<AttemptOutcome<UpstreamAnswer>> {
@@ -135,15 +136,13 @@ export async function forward(agents: UpstreamAgents, req: ForwardRequest, nowMs
     }
     return { kind: 'retry', reason: RETRY_STATUSES[status], status, retryAfterMs: parseRetryAfter(upstreamHeaders, nowMs), headers: upstreamHeaders };
   }
-  if (status === 401 || status === 403) {
-    res.body.dump().catch(() => {});
-    return { kind: 'invalid', status };
-  }
   const answer: UpstreamAnswer = {
     status,
     headers: clientResponseHeaders(upstreamHeaders, req.service.auth, req.secret),
     body: res.body,
     upstreamHeaders,
   };
+  // A 401/403 is the answer: it is usually about the resource asked for, which the caller may have chosen.
+  if (status === 401 || status === 403) return { kind: 'ok', value: answer, status, headers: upstreamHeaders, credentialSuspect: true };
   return { kind: 'ok', value: answer, status, headers: upstreamHeaders };
 }

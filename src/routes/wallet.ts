@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { Deps } from '../deps';
 import type { Api } from '../http/api';
 import { auditActor } from '../http/context';
+import { conflict, notFound } from '../http/errors';
 import { importEntries } from '../wallet/import';
 import { walletHealth } from '../wallet/health';
 import { walletHealthResponse } from '../wallet/health-schema';
 import { presentEntry } from '../wallet/presenter';
-import { createEntrySchema, importBodySchema, listQuerySchema, replaceSecretSchema, updateEntrySchema } from '../wallet/schemas';
+import { createEntrySchema, importBodySchema, listQuerySchema, reactivateSchema, replaceSecretSchema, updateEntrySchema } from '../wallet/schemas';
 
 const idParams = z.object({ id: z.string().min(1).max(64) });
 
@@ -27,8 +28,38 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
       async (ctx, { body }) => presentEntry(await wallet.create(body, auditActor(ctx))),
     )
     .route(
-      { method: 'get', path: '/wallet/keys', summary: 'List provider keys (masked)', auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
+      { method: 'get', path: '/wallet/keys', summary: 'List provider keys (masked); ?status=invalid shows statusReason and invalidAt', auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
       async (_ctx, { query }) => ({ data: (await wallet.list(query)).map((e) => presentEntry(e)) }),
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/wallet/keys/reactivate',
+        summary: 'Re-activate invalid provider keys: {"ids": [...]} or {"service": "..."} (every invalid entry of it); audited one by one',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        body: reactivateSchema,
+      },
+      async (ctx, { body }) => {
+        const { reactivated, skipped } = await wallet.reactivate(body, auditActor(ctx));
+        return { reactivated: reactivated.map((e) => presentEntry(e)), skipped };
+      },
+    )
+    .route(
+      {
+        method: 'post',
+        path: '/wallet/keys/:id/reactivate',
+        summary: 'Re-activate one invalid provider key (audited); a disabled or active one is left as it is',
+        auth: 'jwt',
+        permission: 'wallet:write',
+        params: idParams,
+      },
+      async (ctx, { params }) => {
+        const { reactivated, skipped } = await wallet.reactivate({ ids: [params.id] }, auditActor(ctx));
+        if (skipped[0]?.reason === 'not_found') throw notFound('Wallet entry');
+        if (skipped.length) throw conflict(`The wallet entry is ${skipped[0].reason}`);
+        return presentEntry(reactivated[0]);
+      },
     )
     .route(
       {

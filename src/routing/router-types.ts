@@ -6,7 +6,8 @@ import type { Environment, RoutableEntry, SkipReason } from './engine';
 
 /** A wallet entry as the wallet hands it out: no secret (the sealed form rides along, not enumerable). */
 export type WalletEntryView = WalletEntry;
-export type ServiceView = Pick<Service, 'slug' | 'kind' | 'baseUrl' | 'auth' | 'timeoutMs' | 'costPerCallMicros' | 'allowPrivate'> & Partial<Pick<Service, 'metadata'>>;
+export type ServiceView = Pick<Service, 'slug' | 'kind' | 'baseUrl' | 'auth' | 'timeoutMs' | 'costPerCallMicros' | 'allowPrivate' | 'credentialCheck'> &
+  Partial<Pick<Service, 'metadata'>>;
 
 export interface RouteRequest {
   service: string;
@@ -18,6 +19,11 @@ export interface RouteRequest {
   maxAttempts?: number;
   /** only this wallet entry may serve (it holds the state the call refers to); no fallback to others */
   pinnedEntryId?: string;
+  /**
+   * Wallet entries this request may still mark invalid on its own word (default: one per `route` call). An alias
+   * chain shares one across its targets, so one request never retires more than one entry.
+   */
+  invalidations?: { remaining: number };
 }
 
 export interface AttemptContext {
@@ -44,15 +50,23 @@ export type UpstreamHeaders = Record<string, string | string[] | undefined>;
 export type RetryReason = 'rate_limited' | 'server_error' | 'timeout' | 'connection_error' | 'overloaded';
 
 export type AttemptOutcome<T> =
-  /** any final answer, including upstream 4xx other than 401/403/429; `headers` steer (rate-limit headers) */
-  | { kind: 'ok'; value: T; status?: number; headers?: UpstreamHeaders }
+  /**
+   * any final answer, including upstream 4xx other than 429; `headers` steer (rate-limit headers). `credentialSuspect`
+   * (a 401/403 to a request the client shaped): the answer goes back as is, and the router may run the service's
+   * credential check on this one entry (rate-limited per entry); only that check's 401/403 marks it invalid.
+   */
+  | { kind: 'ok'; value: T; status?: number; headers?: UpstreamHeaders; credentialSuspect?: boolean }
   | { kind: 'retry'; reason: RetryReason; status?: number; retryAfterMs?: number; headers?: UpstreamHeaders }
-  /** 401/403: the entry is marked invalid (audited, alert logged) and the next candidate is tried */
+  /**
+   * The provider said the key itself is bad (a 401 on an LLM call, whose request the gateway shapes): the entry is
+   * marked invalid (audited, alert logged) and the next candidate is tried. One invalidation per request at most:
+   * a further one only asks for the credential check.
+   */
   | { kind: 'invalid'; status: number };
 
 export interface AttemptRecord {
   entryId: string;
-  outcome: 'ok' | RetryReason | 'invalid' | 'skipped';
+  outcome: 'ok' | RetryReason | 'invalid' | 'unauthorized' | 'skipped';
   status?: number;
   reason?: string;
 }

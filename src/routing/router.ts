@@ -39,6 +39,8 @@ export interface RouterDeps {
   wallet: RouterWallet;
   candidates: CandidateSource;
   cooldowns: CooldownTracker;
+  /** runs the service's credential check on an entry after a 401/403 that may be about the request (none: never) */
+  prober?: { suspect(entry: WalletEntryView, service: Service, secret: string): void };
   /** used when a service has no timeout of its own */
   defaultTimeoutMs: number;
   random?: () => number;
@@ -51,8 +53,9 @@ const ATTEMPT_STOPPED = new Error('upstream attempt stopped');
 
 /**
  * Picks the wallet entry for each upstream call and falls back across entries: quota consumed atomically per
- * entry (shared counters, exact across nodes), cooldowns shared across nodes, 401/403 retiring an entry, and
- * every decision explainable (the trail, the x-keywallet-route text, and `explain` as a dry run).
+ * entry (shared counters, exact across nodes), cooldowns shared across nodes, and every decision explainable (the
+ * trail, the x-keywallet-route text, and `explain` as a dry run). An entry is retired only on the provider's word
+ * that the key is bad, at most one per request; a 401/403 that may be about the request asks for the credential check.
  */
 export class Router {
   private readonly book: EntryBook;
@@ -70,6 +73,7 @@ export class Router {
     const { order: plan } = await this.plan(req, now);
     const maxAttempts = Math.max(1, req.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     const trail: AttemptRecord[] = [];
+    const invalidations = req.invalidations ?? { remaining: 1 };
     let attempts = 0;
 
     // Counted when routing really moves on to another candidate, by why it left the previous one.
@@ -113,6 +117,7 @@ export class Router {
         this.deps.metrics.upstreamAttempts.labels(service.slug, status !== undefined && status >= 400 ? 'client_error' : 'ok').inc();
         this.book.setUp(entry, 1);
         trail.push({ entryId: entry.id, outcome: 'ok', status });
+        if (outcome.credentialSuspect) this.deps.prober?.suspect(entry, service, secret);
         await this.steer(entry, outcome.headers);
         const decision = decisionText(trail, plan.ordered.length, plan.skipped.length);
         this.logDecision(req, trail, decision, call);
@@ -121,10 +126,19 @@ export class Router {
       // not served: the quota share goes back (the upstream did not count it either, or failed)
       await this.giveQuotaBack(quotaKv, entry, req.quotaCost, admittedAtMs);
       if (outcome.kind === 'invalid') {
-        trail.push({ entryId: entry.id, outcome: 'invalid', status: outcome.status });
         this.deps.metrics.upstreamAttempts.labels(service.slug, 'unauthorized').inc();
-        leftBecause = 'invalid';
-        await this.retire(entry, outcome.status);
+        this.book.setUp(entry, 0);
+        if (invalidations.remaining > 0) {
+          invalidations.remaining -= 1;
+          trail.push({ entryId: entry.id, outcome: 'invalid', status: outcome.status });
+          leftBecause = 'invalid';
+          await this.retire(entry, outcome.status);
+        } else {
+          // a second refusal in one request is as likely about the request: the credential check decides
+          trail.push({ entryId: entry.id, outcome: 'unauthorized', status: outcome.status });
+          leftBecause = 'unauthorized';
+          this.deps.prober?.suspect(entry, service, secret);
+        }
         continue;
       }
       trail.push({ entryId: entry.id, outcome: outcome.reason, status: outcome.status });

@@ -52,6 +52,7 @@ export async function createService(db: Knex, input: CreateServiceInput, actor: 
           cost_per_call_micros: Math.round(input.costPerCall * MICROS_PER_CREDIT),
           timeout_ms: input.timeoutMs ?? null,
           allow_private: input.allowPrivate,
+          credential_check: input.credentialCheck ? JSON.stringify(input.credentialCheck) : null,
           builtin: false,
           enabled: input.enabled,
           metadata: JSON.stringify(input.metadata),
@@ -93,6 +94,7 @@ export async function updateService(
   if (patch.costPerCall !== undefined) changes.cost_per_call_micros = Math.round(patch.costPerCall * MICROS_PER_CREDIT);
   if (patch.timeoutMs !== undefined) changes.timeout_ms = patch.timeoutMs;
   if (patch.allowPrivate !== undefined) changes.allow_private = patch.allowPrivate;
+  if (patch.credentialCheck !== undefined) changes.credential_check = patch.credentialCheck ? JSON.stringify(patch.credentialCheck) : null;
   if (patch.enabled !== undefined) changes.enabled = patch.enabled;
   if (patch.metadata !== undefined) changes.metadata = JSON.stringify(patch.metadata);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EndpointRejected, validateEndpoint } from '../proxy/endpoint-guard';
 import { isValidPattern } from '../wallet/detect';
 
 /** How the gateway injects a wallet secret into an upstream request. */
@@ -6,6 +7,17 @@ export interface ServiceAuth {
   type: 'bearer' | 'header' | 'query' | 'basic';
   /** header or query parameter name (required for `header` and `query`) */
   name?: string;
+}
+
+/**
+ * The request that asks the provider whether a key itself is good (OpenAI `GET /v1/models`, Stripe
+ * `GET /v1/balance`): only its 401/403 marks a wallet entry invalid after a /proxy 401/403 (routing/credential-probe.ts).
+ */
+export interface CredentialCheck {
+  method: 'GET' | 'HEAD' | 'POST';
+  /** under the service's base URL, like a /proxy endpoint */
+  path: string;
+  query?: Record<string, string>;
 }
 
 /** One upstream service as the rest of the code sees it (camelCase, money in micro-USD). */
@@ -19,6 +31,7 @@ export interface Service {
   costPerCallMicros: number;
   timeoutMs: number | null;
   allowPrivate: boolean;
+  credentialCheck: CredentialCheck | null;
   builtin: boolean;
   enabled: boolean;
   metadata: Record<string, unknown>;
@@ -36,6 +49,7 @@ export interface ServiceRow {
   cost_per_call_micros: number;
   timeout_ms: number | null;
   allow_private: boolean;
+  credential_check?: CredentialCheck | string | null;
   builtin: boolean;
   enabled: boolean;
   metadata: Record<string, unknown> | string | null;
@@ -56,6 +70,7 @@ export function rowToService(r: ServiceRow): Service {
     costPerCallMicros: Number(r.cost_per_call_micros),
     timeoutMs: r.timeout_ms,
     allowPrivate: r.allow_private,
+    credentialCheck: json<CredentialCheck>(r.credential_check ?? null),
     builtin: r.builtin,
     enabled: r.enabled,
     metadata: json<Record<string, unknown>>(r.metadata) ?? {},
@@ -78,6 +93,7 @@ export function presentService(s: Service) {
     costPerCall: s.costPerCallMicros / MICROS_PER_CREDIT,
     timeoutMs: s.timeoutMs,
     allowPrivate: s.allowPrivate,
+    credentialCheck: s.credentialCheck,
     builtin: s.builtin,
     enabled: s.enabled,
     metadata: s.metadata,
@@ -154,6 +170,28 @@ const metadataSchema = z
   })
   .refine((m) => JSON.stringify(m).length <= 4096, 'must be at most 4 KB of JSON');
 
+const credentialCheckSchema = z
+  .strictObject({
+    method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
+    path: z.string().max(512).superRefine((v, ctx) => {
+      const problem = endpointProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+    query: z.record(z.string().regex(/^[A-Za-z0-9_.\-\[\]]{1,64}$/), z.string().max(256)).refine((q) => Object.keys(q).length <= 10, 'at most 10 parameters').optional(),
+  })
+  .transform((c): CredentialCheck => ({ method: c.method, path: validateEndpoint(c.path), ...(c.query ? { query: c.query } : {}) }));
+
+function endpointProblem(path: string): string | null {
+  if (path.includes('?')) return 'must not contain a query string (use "query")';
+  try {
+    validateEndpoint(path);
+    return null;
+  } catch (err) {
+    if (err instanceof EndpointRejected) return err.reason;
+    throw err;
+  }
+}
+
 const serviceFields = {
   name: z.string().trim().min(1).max(100),
   kind: z.enum(['llm', 'rest']),
@@ -164,6 +202,8 @@ const serviceFields = {
   costPerCall: z.number().min(0).max(1000),
   timeoutMs: z.number().int().min(100).max(600_000).nullable(),
   allowPrivate: z.boolean(),
+  /** the provider's own "is this key good" request; null = none (a /proxy 401/403 then invalidates nothing) */
+  credentialCheck: credentialCheckSchema.nullable(),
   enabled: z.boolean(),
   metadata: metadataSchema,
 };
@@ -178,6 +218,7 @@ export const createServiceSchema = z
     costPerCall: serviceFields.costPerCall.default(0),
     timeoutMs: serviceFields.timeoutMs.optional(),
     allowPrivate: serviceFields.allowPrivate.default(false),
+    credentialCheck: serviceFields.credentialCheck.default(null),
     enabled: serviceFields.enabled.default(true),
     metadata: serviceFields.metadata.default({}),
   })

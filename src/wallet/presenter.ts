@@ -44,7 +44,9 @@ export function presentEntry(e: WalletEntry, usage?: QuotaUsage) {
     weight: e.weight,
     environment: e.environment,
     status: e.status,
+    /** why and since when an entry is invalid (null otherwise) */
     statusReason: e.statusReason,
+    invalidAt: e.invalidAt,
     secretHint: e.secretHint,
     keyVersion: e.keyVersion,
     quota: e.quota ? presentQuota(e.quota, usage) : null,

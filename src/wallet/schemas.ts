@@ -79,5 +79,14 @@ export const listQuerySchema = z
   })
   .strict();
 
+/** Exactly one of: these entries, or every invalid entry of this service. */
+export const reactivateSchema = z
+  .strictObject({
+    ids: z.array(z.uuid()).min(1).max(1000).optional(),
+    service: z.string().min(1).max(64).optional(),
+  })
+  .refine((b) => (b.ids ? 1 : 0) + (b.service ? 1 : 0) === 1, 'give exactly one of ids or service');
+
 export type CreateEntryInput = z.output<typeof createEntrySchema>;
 export type UpdateEntryInput = z.output<typeof updateEntrySchema>;
+export type ReactivateInput = z.output<typeof reactivateSchema>;

@@ -21,7 +21,7 @@ import {
   updateEntry,
   WalletEntry,
 } from './repository';
-import type { CreateEntryInput, UpdateEntryInput } from './schemas';
+import type { CreateEntryInput, ReactivateInput, UpdateEntryInput } from './schemas';
 
 export const WALLET_CHANNEL = 'wallet:changed';
 const SYSTEM: AuditActor = { type: 'system' };
@@ -175,6 +175,38 @@ export class WalletService {
     return true;
   }
 
+  /**
+   * An admin's word that invalid entries work again: these ids, or every invalid entry of a service. Entries that are
+   * not invalid (active, or disabled on purpose) are left as they are and reported as skipped; one audit row each.
+   */
+  async reactivate(target: ReactivateInput, actor: AuditActor): Promise<{ reactivated: WalletEntry[]; skipped: { id: string; reason: string }[] }> {
+    const candidates = target.ids
+      ? target.ids
+      : (await listEntries(this.deps.db, { service: target.service, status: 'invalid' })).map((e) => e.id);
+    const reactivated: WalletEntry[] = [];
+    const skipped: { id: string; reason: string }[] = [];
+    for (const id of [...new Set(candidates)]) {
+      const entry = await this.unlessGone(this.reactivateOne(id, actor));
+      if (entry === null) skipped.push({ id, reason: 'not_found' });
+      else if (entry.changed) reactivated.push(entry.entry);
+      else skipped.push({ id, reason: `not invalid (${entry.entry.status})` });
+    }
+    return { reactivated, skipped };
+  }
+
+  private async reactivateOne(id: string, actor: AuditActor): Promise<{ entry: WalletEntry; changed: boolean }> {
+    let current: WalletEntry | null = null;
+    const now = this.now();
+    const entry = await this.mutate(id, 'wallet.reactivate', actor, now, (trx, before) => {
+      current = before;
+      return before.status !== 'invalid' ? null : updateEntry(trx, id, { status: 'active', status_reason: null, invalid_at: null, updated_at: now });
+    });
+    if (!entry) return { entry: current!, changed: false };
+    this.deps.metrics.walletEntryUp.labels(id, entry.service).set(1);
+    await this.changed(id);
+    return { entry, changed: true };
+  }
+
   async markValid(id: string, actor: AuditActor = SYSTEM): Promise<boolean> {
     const now = this.now();
     const entry = await this.unlessGone(
@@ -273,7 +305,7 @@ export class WalletService {
   }
 
   /** The router's verdicts about an entry deleted meanwhile are moot, not errors. */
-  private async unlessGone(pending: Promise<WalletEntry | null>): Promise<WalletEntry | null> {
+  private async unlessGone<T>(pending: Promise<T | null>): Promise<T | null> {
     try {
       return await pending;
     } catch (err) {

@@ -14,6 +14,7 @@ export interface ServiceBody {
   timeoutMs?: number;
   costPerCall?: number;
   kind?: 'rest' | 'llm';
+  credentialCheck?: { method?: 'GET' | 'HEAD' | 'POST'; path: string; query?: Record<string, string> } | null;
 }
 
 let slugSeq = 0;

@@ -71,17 +71,22 @@ describe(`routing across wallet entries (${TEST_BACKEND})`, () => {
     expect(after.headers.get('x-keywallet-provider-key')).toBe(first.id);
   });
 
-  it('a 401 marks the entry invalid (audited, alert logged) and the request succeeds on the next one', async () => {
-    const slug = await freshService();
+  it('a 401 goes back to the client; the credential check confirming it marks the entry invalid (audited, alert logged)', async () => {
+    const slug = uniqueSlug('route');
+    await createService(gw, admin, { slug, baseUrl: mock.url, credentialCheck: { path: '/v1/me' } });
     const dead = await addEntry(gw, admin, { service: slug, priority: 1 });
     const alive = await addEntry(gw, admin, { service: slug, priority: 2 });
     mock.fail({ kind: 'status', status: 401 }, { credential: dead.secret });
 
     const res = await call(slug);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('x-keywallet-provider-key')).toBe(alive.id);
-    const shown = await gw.request(`/wallet/keys/${dead.id}`, { token: admin });
-    expect(shown.body.status).toBe('invalid');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('x-keywallet-provider-key')).toBe(dead.id);
+    const shown = await eventually(async () => {
+      const body = (await gw.request(`/wallet/keys/${dead.id}`, { token: admin })).body;
+      expect(body.status).toBe('invalid');
+      return body;
+    }, 5000);
+    expect(shown.statusReason).toBe('credential check 401');
     const audit = await gw.deps.db('audit_log').where({ action: 'wallet.mark_invalid', target_id: dead.id });
     expect(audit).toHaveLength(1);
     const alert = gw.logs.find((l) => l.includes('"alert":"wallet_entry_invalid"') && l.includes(dead.id) && l.includes('"level":50'));

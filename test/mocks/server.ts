@@ -23,6 +23,7 @@ export interface MockProtocol {
 interface ProgrammedFault {
   fault: Fault;
   credential?: string;
+  path?: string;
   remaining: number;
 }
 
@@ -31,15 +32,15 @@ class FaultBook {
   private faults: ProgrammedFault[] = [];
 
   add(fault: Fault, opts: FaultOptions = {}): void {
-    this.faults.push({ fault, credential: opts.credential, remaining: opts.times ?? Infinity });
+    this.faults.push({ fault, credential: opts.credential, path: opts.path, remaining: opts.times ?? Infinity });
   }
 
   clear(): void {
     this.faults = [];
   }
 
-  take(credential: string | null): Fault | undefined {
-    const hit = this.faults.find((f) => f.credential === undefined || f.credential === credential);
+  take(credential: string | null, path: string): Fault | undefined {
+    const hit = this.faults.find((f) => (f.credential === undefined || f.credential === credential) && (f.path === undefined || f.path === path));
     if (!hit) return undefined;
     hit.remaining -= 1;
     if (hit.remaining <= 0) this.faults = this.faults.filter((f) => f !== hit);
@@ -174,7 +175,7 @@ export async function startMockServer(protocol: MockProtocol, opts: MockOptions 
   async function answer(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const recorded = await readRequest(req);
     requests.push(recorded);
-    const fault = faults.take(recorded.credential);
+    const fault = faults.take(recorded.credential, recorded.path);
     if (fault?.kind === 'drop') {
       req.socket.destroy();
       return;

@@ -34,6 +34,8 @@ export interface RecordedRequest {
 export interface FaultOptions {
   /** Only requests carrying exactly this credential are hit; any request when omitted. */
   credential?: string;
+  /** Only requests to exactly this path (without the query string) are hit; any path when omitted. */
+  path?: string;
   /** How many matching requests the fault applies to; until cleared when omitted. */
   times?: number;
 }

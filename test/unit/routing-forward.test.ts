@@ -34,8 +34,8 @@ describe('forward: classifying upstream answers', () => {
     [200, 'ok'],
     [404, 'ok'],
     [422, 'ok'],
-    [401, 'invalid'],
-    [403, 'invalid'],
+    [401, 'ok'],
+    [403, 'ok'],
     [429, 'retry'],
     [500, 'retry'],
     [502, 'retry'],
@@ -51,6 +51,17 @@ describe('forward: classifying upstream answers', () => {
       expect(outcome.headers?.['x-ratelimit-remaining-requests']).toBe('0');
       outcome.value.body.resume();
     }
+  });
+
+  it('a 401/403 is the answer, marked as a credential suspect (the caller decides; nothing is invalidated here)', async () => {
+    for (const status of [401, 403]) {
+      const outcome = await send(status);
+      expect(outcome).toMatchObject({ kind: 'ok', status, credentialSuspect: true });
+      if (outcome.kind === 'ok') outcome.value.body.resume();
+    }
+    const fine = await send(404);
+    expect(fine.kind === 'ok' && fine.credentialSuspect).toBeFalsy();
+    if (fine.kind === 'ok') fine.value.body.resume();
   });
 
   it('a 429 carries its Retry-After; 529 is "overloaded"', async () => {

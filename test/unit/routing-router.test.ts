@@ -22,7 +22,7 @@ function entry(id: string, over: Partial<WalletEntry> = {}): WalletEntry {
 
 const service: Service = {
   slug: 'svc', name: 'Svc', kind: 'rest', baseUrl: 'https://api.example.com', auth: { type: 'bearer' }, keyPattern: null,
-  costPerCallMicros: 0, timeoutMs: 200, allowPrivate: false, builtin: false, enabled: true, metadata: {},
+  costPerCallMicros: 0, timeoutMs: 200, allowPrivate: false, credentialCheck: { method: 'GET', path: '/v1/me' }, builtin: false, enabled: true, metadata: {},
   createdAt: new Date(0), updatedAt: new Date(0),
 };
 
@@ -33,6 +33,7 @@ describe('Router', () => {
   let kv: MemoryKvStore;
   let entries: WalletEntry[];
   let wallet: { openSecret: jest.Mock; markInvalid: jest.Mock };
+  let prober: { suspect: jest.Mock };
   let router: Router;
   let now: number;
   let metrics: ReturnType<typeof createMetrics>;
@@ -52,6 +53,7 @@ describe('Router', () => {
     };
     const cooldowns = new CooldownTracker(kv, clock, logger);
     await cooldowns.start();
+    prober = { suspect: jest.fn() };
     metrics = createMetrics({ collectDefault: false });
     router = new Router({
       clock, logger, metrics, kv,
@@ -62,6 +64,7 @@ describe('Router', () => {
         all: async (s, env) => entries.filter((e) => e.service === s && e.environment === env),
       },
       cooldowns,
+      prober,
       defaultTimeoutMs: 1000,
       random: () => 0,
     });
@@ -223,11 +226,45 @@ describe('Router', () => {
     expect(result.decision).toBe('broken:decrypt_failed>fine:ok; 2 candidates');
   });
 
-  it('marks an entry invalid on 401/403 and moves on', async () => {
+  it('marks an entry invalid when the provider says the key is bad, and moves on', async () => {
     entries.push(entry('dead', { priority: 1 }), entry('alive', { priority: 2 }));
-    const result = await router.route(req, async (a) => (a.entry.id === 'dead' ? { kind: 'invalid', status: 403 } : ok(1)));
+    const result = await router.route(req, async (a) => (a.entry.id === 'dead' ? { kind: 'invalid', status: 401 } : ok(1)));
     expect(result.entry.id).toBe('alive');
-    expect(wallet.markInvalid).toHaveBeenCalledWith('dead', 'upstream 403');
+    expect(wallet.markInvalid).toHaveBeenCalledWith('dead', 'upstream 401');
+    expect(prober.suspect).not.toHaveBeenCalled();
+  });
+
+  it('one request marks at most one entry invalid: a further refusal only asks for the credential check', async () => {
+    entries.push(entry('a', { priority: 1 }), entry('b', { priority: 2 }), entry('c', { priority: 3 }));
+    const result = await router.route(req, async (a) => (a.entry.id === 'c' ? ok(1) : { kind: 'invalid', status: 401 }));
+    expect(result.entry.id).toBe('c');
+    expect(wallet.markInvalid).toHaveBeenCalledTimes(1);
+    expect(wallet.markInvalid).toHaveBeenCalledWith('a', 'upstream 401');
+    expect(prober.suspect).toHaveBeenCalledTimes(1);
+    expect(prober.suspect.mock.calls[0][0].id).toBe('b');
+    expect(result.decision).toBe('a:invalid>b:unauthorized>c:ok; 3 candidates');
+  });
+
+  it('an alias chain shares one invalidation across its routes', async () => {
+    entries.push(entry('a', { priority: 1 }), entry('b', { priority: 2 }));
+    const invalidations = { remaining: 1 };
+    await router.route({ ...req, invalidations }, async (a) => (a.entry.id === 'a' ? { kind: 'invalid', status: 401 } : ok(1)));
+    await expect(router.route({ ...req, invalidations }, async () => ({ kind: 'invalid', status: 401 }))).rejects.toMatchObject({ code: 'upstream_failed' });
+    expect(wallet.markInvalid).toHaveBeenCalledTimes(1);
+    expect(entries.find((e) => e.id === 'b')!.status).toBe('active');
+  });
+
+  it('a 401/403 answer that may be about the request is passed on, invalidates nothing and asks for a check of that entry', async () => {
+    entries.push(entry('a', { priority: 1 }), entry('b', { priority: 2 }));
+    const tried: string[] = [];
+    const result = await router.route(req, async (a) => {
+      tried.push(a.entry.id);
+      return { kind: 'ok', value: 'forbidden', status: 403, credentialSuspect: true };
+    });
+    expect(result).toMatchObject({ value: 'forbidden', entry: { id: 'a' }, attempts: 1 });
+    expect(tried).toEqual(['a']);
+    expect(wallet.markInvalid).not.toHaveBeenCalled();
+    expect(prober.suspect).toHaveBeenCalledWith(expect.objectContaining({ id: 'a' }), service, 'secret-of-a');
   });
 
   it('cools an entry down for its Retry-After and skips it until then', async () => {

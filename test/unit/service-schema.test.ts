@@ -4,8 +4,21 @@ describe('service input validation', () => {
   it('fills defaults and normalises the base URL', () => {
     const parsed = createServiceSchema.parse({ slug: 'acme', baseUrl: 'HTTPS://API.Acme.com/v1//', auth: { type: 'bearer' } });
     expect(parsed).toEqual({
-      slug: 'acme', baseUrl: 'https://api.acme.com/v1', auth: { type: 'bearer' }, kind: 'rest', costPerCall: 0, allowPrivate: false, enabled: true, metadata: {},
+      slug: 'acme', baseUrl: 'https://api.acme.com/v1', auth: { type: 'bearer' }, kind: 'rest', costPerCall: 0, allowPrivate: false, credentialCheck: null, enabled: true, metadata: {},
     });
+  });
+
+  it('takes a credential check under the base URL, and refuses one that escapes it or carries a query string', () => {
+    const base = { slug: 'acme', baseUrl: 'https://api.acme.com', auth: { type: 'bearer' } };
+    expect(createServiceSchema.parse({ ...base, credentialCheck: { path: 'v1/me' } }).credentialCheck).toEqual({ method: 'GET', path: '/v1/me' });
+    expect(createServiceSchema.parse({ ...base, credentialCheck: { method: 'HEAD', path: '/v1/me', query: { a: '1' } } }).credentialCheck).toEqual({
+      method: 'HEAD', path: '/v1/me', query: { a: '1' },
+    });
+    for (const path of ['https://evil.example/x', '/../admin', '/v1/me?x=1', '//evil.example/x', '/a\\b', '']) {
+      expect(createServiceSchema.safeParse({ ...base, credentialCheck: { path } }).success).toBe(false);
+    }
+    expect(createServiceSchema.safeParse({ ...base, credentialCheck: { path: '/x', method: 'DELETE' } }).success).toBe(false);
+    expect(createServiceSchema.safeParse({ ...base, credentialCheck: { path: '/x', extra: 1 } }).success).toBe(false);
   });
 
   it.each([

@@ -39,7 +39,7 @@ describe('wallet entry mapping and presenter', () => {
   it('presents exactly the listed fields, even when the row grows new columns', () => {
     const presented = presentEntry(rowToEntry(row({ ...({ some_new_secret_column: 'NEW-COLUMN-VALUE' } as object) })));
     expect(Object.keys(presented).sort()).toEqual(
-      ['createdAt', 'environment', 'id', 'keyVersion', 'label', 'lastUsedAt', 'metadata', 'priority', 'quota', 'secretHint', 'service', 'status', 'statusReason', 'tier', 'updatedAt', 'weight'].sort(),
+      ['createdAt', 'environment', 'id', 'invalidAt', 'keyVersion', 'label', 'lastUsedAt', 'metadata', 'priority', 'quota', 'secretHint', 'service', 'status', 'statusReason', 'tier', 'updatedAt', 'weight'].sort(),
     );
     expect(JSON.stringify(presented)).not.toMatch(/CIPHERTEXT|NEW-COLUMN|ffffffff/);
     expect(presented.quota).toEqual({ limit: 1.5, unit: 'credits', period: 'day' });
