@@ -63,7 +63,7 @@ export function ipAllowed(ip: string, list: ParsedCidr[]): boolean {
   });
 }
 
-interface ReferrerPattern {
+export interface ReferrerPattern {
   scheme: string | null;
   /** Host suffix after '*.', or the exact host. */
   host: string;
@@ -74,7 +74,7 @@ interface ReferrerPattern {
 
 const PATTERN_SHAPE = /^(?:(https?):\/\/)?(\*\.)?([A-Za-z0-9.-]+)(?::(\d{1,5}))?(\/.*)?$/;
 
-function compileReferrerPattern(pattern: string): ReferrerPattern | null {
+export function compileReferrerPattern(pattern: string): ReferrerPattern | null {
   const match = typeof pattern === 'string' ? PATTERN_SHAPE.exec(pattern.trim()) : null;
   if (!match) return null;
   const [, scheme, wildcard, host, port, path] = match;

@@ -1,3 +1,4 @@
+import { adminRestrictionsOf } from './locks';
 import { jsonValue } from './lookup';
 import type { RateLimits, Scope } from './principal';
 import { creditsFromMicros } from './schemas';
@@ -18,6 +19,8 @@ export interface GatewayKeyRow {
   expires_at: Date | null;
   limits: unknown;
   monthly_credits_micros: number | null;
+  /** what an admin set (keys/locks.ts); the owner may only narrow it */
+  admin_restrictions?: unknown;
   status: 'active' | 'revoked';
   revoked_at: Date | null;
   revoked_reason: string | null;
@@ -36,6 +39,14 @@ export function keyStatus(row: Pick<GatewayKeyRow, 'status' | 'expires_at'>, now
   return 'active';
 }
 
+/** The restrictions an admin locked, in the API's units (credits in USD); null when none. */
+function presentLocks(value: unknown) {
+  const locks = adminRestrictionsOf(value);
+  if (Object.keys(locks).length === 0) return null;
+  const { monthlyCreditsMicros, ...rest } = locks;
+  return monthlyCreditsMicros === undefined ? rest : { ...rest, monthlyCredits: monthlyCreditsMicros / 1_000_000 };
+}
+
 /** The fields of a gateway key that may leave the service: never the hash, only the masked hint. */
 export function presentGatewayKey(row: GatewayKeyRow, nowMs: number) {
   return {
@@ -52,6 +63,7 @@ export function presentGatewayKey(row: GatewayKeyRow, nowMs: number) {
     allowedReferrers: jsonValue<string[]>(row.allowed_referrers),
     limits: jsonValue<RateLimits>(row.limits),
     monthlyCredits: creditsFromMicros(row.monthly_credits_micros === null ? null : Number(row.monthly_credits_micros)),
+    lockedByAdmin: presentLocks(row.admin_restrictions),
     status: keyStatus(row, nowMs),
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,

@@ -35,6 +35,7 @@ async function rotateRow(
     allowed_ips: copyJson(old.allowed_ips),
     allowed_referrers: copyJson(old.allowed_referrers),
     limits: copyJson(old.limits),
+    admin_restrictions: copyJson(old.admin_restrictions),
     monthly_credits_micros: old.monthly_credits_micros,
     expires_at: old.expires_at,
     rotated_from: old.id,

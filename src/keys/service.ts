@@ -8,6 +8,7 @@ import { GatewayKeyRow, keyStatus, presentGatewayKey, PresentedGatewayKey } from
 import type { CreateKeyInput, UpdateKeyInput } from './schemas';
 import { publishKeysChanged } from './events';
 import { teamRoleOf, teamsAdministeredBy } from '../teams/access';
+import { adminRestrictionsOf, assertNarrowsAdminRestrictions, assertWithinPlan, locksAfterAdminChange, OwnerPlan } from './locks';
 
 /** The gateway-key lifecycle, shared by the HTTP routes and the CLI. Every change is audited in its transaction. */
 
@@ -96,6 +97,20 @@ function restrictionColumns(input: Partial<CreateKeyInput>): Record<string, unkn
   return cols;
 }
 
+async function ownerPlan(trx: Knex, userId: string): Promise<OwnerPlan> {
+  const row = await trx('users as u')
+    .join('plans as p', 'p.id', 'u.plan_id')
+    .where('u.id', userId)
+    .first('p.id', 'p.rpm', 'p.rph', 'p.rpd', 'p.tpm', 'p.monthly_credits_micros', 'p.services');
+  if (!row) throw notFound('User');
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    id: row.id, rpm: num(row.rpm), rph: num(row.rph), rpd: num(row.rpd), tpm: num(row.tpm),
+    monthlyCreditsMicros: num(row.monthly_credits_micros),
+    services: typeof row.services === 'string' ? JSON.parse(row.services) : row.services,
+  };
+}
+
 /** Inserts a fresh key (new random secret) with the given columns; returns the row and the plaintext. */
 export async function insertKey(trx: Knex.Transaction, columns: Record<string, unknown> & { environment: 'live' | 'test' }) {
   const key = generateGatewayKey(columns.environment);
@@ -124,8 +139,11 @@ export async function createGatewayKey(deps: KeyServiceDeps, access: KeyAccess, 
     if (input.teamId && !(await teamRoleOf(trx, input.teamId, ownerId))) {
       throw fieldError('teamId', "is not a team the key's owner belongs to");
     }
+    // an admin's restrictions are locked for the owner; an owner's own key stays inside their plan
+    const locks = access.all ? locksAfterAdminChange({}, input) : null;
+    if (!access.all) assertWithinPlan(await ownerPlan(trx, ownerId), input);
     const { row, key } = await insertKey(trx, {
-      ...restrictionColumns(input), user_id: ownerId, team_id: input.teamId ?? null, environment: input.environment,
+      ...restrictionColumns(input), user_id: ownerId, team_id: input.teamId ?? null, environment: input.environment, admin_restrictions: jsonb(locks),
     });
     const record = presentGatewayKey(row, now);
     await recordAudit(trx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: row.id, after: record });
@@ -188,9 +206,17 @@ export async function updateGatewayKey(
   const record = await deps.db.transaction(async (trx) => {
     const before = await findAccessibleKey(trx, access, id, true);
     if (before.status === 'revoked') throw new AppError('conflict', 'A revoked API key cannot be changed');
+    const locks = adminRestrictionsOf(before.admin_restrictions);
+    const lockChange: Record<string, unknown> = {};
+    if (access.all) {
+      lockChange.admin_restrictions = jsonb(locksAfterAdminChange(locks, input));
+    } else {
+      assertNarrowsAdminRestrictions(locks, input);
+      assertWithinPlan(await ownerPlan(trx, before.user_id), input);
+    }
     const [after] = (await trx('gateway_keys')
       .where({ id })
-      .update({ ...restrictionColumns(input), updated_at: new Date(now) })
+      .update({ ...restrictionColumns(input), ...lockChange, updated_at: new Date(now) })
       .returning('*')) as GatewayKeyRow[];
     const presented = presentGatewayKey(after, now);
     await recordAudit(trx, actor, {

@@ -36,19 +36,28 @@ export interface LabelledCheck {
   limit: number;
 }
 
+/** principal (frozen, cached with its key) → its limits capped by the plan object they were worked out against */
+const effectiveMemo = new WeakMap<object, { plan: RateLimits; own: RateLimits | null; limits: Required<RateLimits> }>();
+
 /**
- * The key's own limits where it sets a number; the plan's otherwise. Plan null = unlimited. The key's team
- * rpm / tpm are a ceiling on that: the smaller wins.
+ * A key's effective limits: per dimension the smaller of its own and its owner's plan's (a key may only be
+ * stricter than the plan), and the key's team rpm / tpm are a ceiling on that too. Null = unlimited. Worked out
+ * once per key and plan object (both cached), not per request.
  */
 export function keyRateLimits(principal: Pick<GatewayPrincipal, 'limits' | 'team'>, plan: RateLimits): Required<RateLimits> {
+  const memo = effectiveMemo.get(principal);
+  // keyed on both objects: a copy of the principal with other limits, or a reloaded plan, is worked out anew
+  if (memo && memo.plan === plan && memo.own === principal.limits) return memo.limits;
+  const smaller = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
   const pick = (name: keyof RateLimits) => {
     const own = principal.limits?.[name];
-    const effective = typeof own === 'number' ? own : plan[name] ?? null;
+    const effective = smaller(typeof own === 'number' ? own : null, plan[name] ?? null);
     const ceiling = name === 'rpm' || name === 'tpm' ? principal.team?.[name] ?? null : null;
-    if (ceiling === null) return effective;
-    return effective === null ? ceiling : Math.min(effective, ceiling);
+    return smaller(effective, ceiling);
   };
-  return { rpm: pick('rpm'), rph: pick('rph'), rpd: pick('rpd'), tpm: pick('tpm') };
+  const limits = { rpm: pick('rpm'), rph: pick('rph'), rpd: pick('rpd'), tpm: pick('tpm') };
+  effectiveMemo.set(principal, { plan, own: principal.limits, limits });
+  return limits;
 }
 
 export function rateChecks(

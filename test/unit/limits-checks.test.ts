@@ -30,6 +30,16 @@ describe('limit checks', () => {
     expect(checks[4].check).toMatchObject({ key: 'rl:key:k1:tpm', limit: 10_000, cost: 300 });
   });
 
+  it("14.4 regression: a key's limits never exceed its plan's: the effective limit is the smaller, per dimension", () => {
+    const generous = { keyId: 'k2', userId: 'u1', limits: { rpm: 1000, rph: 10, rpd: 50, tpm: 1_000_000 } };
+    expect(keyRateLimits(generous, plan)).toEqual({ rpm: 60, rph: 10, rpd: 50, tpm: 10_000 });
+    const checks = rateChecks(generous, plan, 300);
+    expect(checks.filter((c) => c.scope === 'key').map((c) => `${c.name}:${c.limit}`)).toEqual(['rpm:60', 'rph:10', 'rpd:50', 'tpm:10000']);
+    // worked out once per key and plan object; a changed plan (a new object from the plans cache) is worked out anew
+    expect(keyRateLimits(generous, plan)).toBe(keyRateLimits(generous, plan));
+    expect(keyRateLimits(generous, { ...plan, tpm: null })).toEqual({ rpm: 60, rph: 10, rpd: 50, tpm: 1_000_000 });
+  });
+
   it('only observes the token window for a request that estimates no tokens', () => {
     const tpm = rateChecks(principal, plan, 0).find((c) => c.name === 'tpm')!;
     expect(tpm.check.limit).toBe(OBSERVE_ONLY_LIMIT);
