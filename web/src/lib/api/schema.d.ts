@@ -1852,6 +1852,17 @@ export interface paths {
                         baseUrl: string;
                         /** @default 0 */
                         costPerCall?: number;
+                        credentialCheck?: {
+                            /**
+                             * @default GET
+                             * @enum {string}
+                             */
+                            method?: "GET" | "HEAD" | "POST";
+                            path: string;
+                            query?: {
+                                [key: string]: string;
+                            };
+                        } | null;
                         /** @default true */
                         enabled?: boolean;
                         keyPattern?: string | null;
@@ -1992,6 +2003,17 @@ export interface paths {
                         };
                         baseUrl?: string;
                         costPerCall?: number;
+                        credentialCheck?: {
+                            /**
+                             * @default GET
+                             * @enum {string}
+                             */
+                            method?: "GET" | "HEAD" | "POST";
+                            path: string;
+                            query?: {
+                                [key: string]: string;
+                            };
+                        } | null;
                         enabled?: boolean;
                         keyPattern?: string | null;
                         /** @enum {string} */
@@ -3759,7 +3781,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List provider keys (masked) */
+        /** List provider keys (masked); ?status=invalid shows statusReason and invalidAt */
         get: {
             parameters: {
                 query?: {
@@ -3984,6 +4006,51 @@ export interface paths {
         };
         trace?: never;
     };
+    "/wallet/keys/{id}/reactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-activate one invalid provider key (audited); a disabled or active one is left as it is */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/wallet/keys/{id}/secret": {
         parameters: {
             query?: never;
@@ -4007,6 +4074,56 @@ export interface paths {
                 content: {
                     "application/json": {
                         secret: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/wallet/keys/reactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-activate invalid provider keys: {"ids": [...]} or {"service": "..."} (every invalid entry of it); audited one by one */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        ids?: string[];
+                        service?: string;
                     };
                 };
             };
