@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import type { Logger } from '../logger';
 import { AppError, ERROR_CODES, ErrorCode } from './errors';
 import type { AppContext } from './context';
+import { databaseUnavailable, isDatabaseUnavailable } from '../store/db-unavailable';
 
 type Shape = 'openai' | 'anthropic' | 'management';
 
@@ -45,6 +46,11 @@ export function errorHandler(logger: Logger): Koa.Middleware {
     } catch (err) {
       const requestId = ctx.state.requestId;
       let appErr = normalise(err);
+      if (!appErr && isDatabaseUnavailable(err)) {
+        // what the request needed was not cached and the database is down: a 503 the client can retry, not a 500
+        logger.warn({ requestId, method: ctx.method, path: ctx.path, reason: (err as { code?: string }).code }, 'database unreachable');
+        appErr = databaseUnavailable();
+      }
       if (!appErr) {
         logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'unhandled error');
         appErr = new AppError('internal_error', `Internal error (request id ${requestId})`);

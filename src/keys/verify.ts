@@ -10,6 +10,7 @@ import { hashGatewayKey, parseGatewayKey } from './key-format';
 import { lookupGatewayKey, LookupOutcome, VerifiedKey } from './lookup';
 import { assertNetworkAllowed } from './restrictions';
 import { decodeChange, KEYS_CHANGED, PLANS_CHANGED, TEAMS_CHANGED, USERS_CHANGED } from './events';
+import { isDatabaseUnavailable, MAX_STALE_ON_DB_ERROR_MS } from '../store/db-unavailable';
 
 export interface GatewayKeyVerifierDeps {
   db: Db;
@@ -41,6 +42,8 @@ export interface GatewayKeyVerifier {
 
 type Negative = Extract<LookupOutcome, { ok: false }>['reason'];
 type CacheEntry = { key: VerifiedKey } | { refused: Negative };
+/** `at`: when it was read (deps.clock) */
+type Positive = { key: VerifiedKey; at: number };
 
 const REFUSALS: Record<Negative | 'expired' | 'malformed', string> = {
   malformed: 'Invalid API key format',
@@ -83,7 +86,10 @@ export async function createGatewayKeyVerifier(
   opts: GatewayKeyVerifierOptions = {},
 ): Promise<GatewayKeyVerifier> {
   const max = opts.maxEntries ?? 10_000;
-  const positive = new LRUCache<string, { key: VerifiedKey }>({ max, ttl: opts.positiveTtlMs ?? 60_000 });
+  const positiveTtl = opts.positiveTtlMs ?? 60_000;
+  // Entries outlive their TTL (up to the stale bound) so that a key verified recently keeps working while
+  // PostgreSQL is unreachable; a fresh read is still made once the TTL is over. Invalidations delete them outright.
+  const positive = new LRUCache<string, Positive>({ max, ttl: Math.max(positiveTtl, MAX_STALE_ON_DB_ERROR_MS) });
   const negative = new LRUCache<string, { refused: Negative }>({ max, ttl: opts.negativeTtlMs ?? 10_000 });
   const keyIdToHash = new Map<string, string>();
   const inFlight = new Map<string, Promise<CacheEntry>>();
@@ -120,14 +126,22 @@ export async function createGatewayKeyVerifier(
   await deps.kv.subscribe(PLANS_CHANGED, onChange('all'));
   await deps.kv.subscribe(TEAMS_CHANGED, onChange('all'));
 
-  async function load(hash: string): Promise<CacheEntry> {
+  async function load(hash: string, stale: Positive | undefined): Promise<CacheEntry> {
     const startedAt = generation;
     lookups++;
-    const outcome = await lookupGatewayKey(deps.db, hash);
+    let outcome: LookupOutcome;
+    try {
+      outcome = await lookupGatewayKey(deps.db, hash);
+    } catch (err) {
+      // stale-while-error: the last good read, unless a change message dropped it meanwhile
+      const usable = stale && positive.get(hash) === stale && deps.clock.now() - stale.at < MAX_STALE_ON_DB_ERROR_MS;
+      if (usable && isDatabaseUnavailable(err)) return stale;
+      throw err;
+    }
     const entry: CacheEntry = outcome.ok ? { key: deepFreeze(outcome.key) } : { refused: outcome.reason };
     if (startedAt === generation) {
       if ('key' in entry) {
-        positive.set(hash, entry);
+        positive.set(hash, { key: entry.key, at: deps.clock.now() });
         keyIdToHash.set(entry.key.principal.keyId, hash);
       } else {
         negative.set(hash, entry);
@@ -139,11 +153,13 @@ export async function createGatewayKeyVerifier(
   async function verify(key: string): Promise<VerifiedKey> {
     if (!parseGatewayKey(key)) throw refuse('malformed');
     const hash = hashGatewayKey(key);
-    let entry: CacheEntry | undefined = positive.get(hash) ?? negative.get(hash);
+    const known = positive.get(hash);
+    const age = known ? deps.clock.now() - known.at : Infinity;
+    let entry: CacheEntry | undefined = age < positiveTtl ? known : negative.get(hash);
     if (!entry) {
       let pending = inFlight.get(hash);
       if (!pending) {
-        pending = load(hash).finally(() => inFlight.delete(hash));
+        pending = load(hash, known).finally(() => inFlight.delete(hash));
         inFlight.set(hash, pending);
       }
       entry = await pending;

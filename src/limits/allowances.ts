@@ -1,5 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock';
 import type { Db } from '../store/db';
+import { isDatabaseUnavailable, MAX_STALE_ON_DB_ERROR_MS } from '../store/db-unavailable';
 import type { PlanLimits } from '../keys/principal';
 import type { LimitScope } from './checks';
 
@@ -73,10 +75,12 @@ function settles<T>(promise: Promise<T>, failed: () => void): Loaded<T> {
 export class AllowanceCache {
   private plans: Loaded<Map<string, PlanLimits>> | null = null;
   private plansLoadedAt = 0;
+  private lastPlans: { value: Map<string, PlanLimits>; at: number } | null = null;
   private readonly topUps = new LRUCache<string, Loaded<TopUps>>({ max: 20_000, ttl: TOP_UP_TTL_MS });
   private readonly spent = new LRUCache<string, Loaded<number>>({ max: 50_000, ttl: SPENT_TTL_MS });
 
-  constructor(private readonly db: Db) {}
+  /** `deps.db` is read at each load (not captured), like every other cache on the request path */
+  constructor(private readonly deps: { db: Db; clock: Clock }) {}
 
   /** The plan as the database has it now; the principal's copy when the plan is unknown here. */
   async plan(fallback: PlanLimits): Promise<PlanLimits> {
@@ -97,9 +101,23 @@ export class AllowanceCache {
   }
 
   private loadedPlans(): Loaded<Map<string, PlanLimits>> {
-    if (!this.plans || performance.now() - this.plansLoadedAt > PLAN_TTL_MS) {
-      this.plansLoadedAt = performance.now();
-      const loading = settles(this.db<PlanRow>('plans').select('*').then((rows) => new Map(rows.map((r) => [r.id, planLimitsOf(r)]))), () => {
+    const now = this.deps.clock.now();
+    if (!this.plans || now - this.plansLoadedAt > PLAN_TTL_MS) {
+      this.plansLoadedAt = now;
+      // stale-while-error: the last good plans serve on (up to MAX_STALE_ON_DB_ERROR_MS) while PostgreSQL is unreachable
+      const last = this.lastPlans;
+      const read = this.deps.db<PlanRow>('plans')
+        .select('*')
+        .then((rows) => {
+          const plans = new Map(rows.map((r) => [r.id, planLimitsOf(r)]));
+          this.lastPlans = { value: plans, at: now };
+          return plans;
+        })
+        .catch((err: unknown) => {
+          if (last && isDatabaseUnavailable(err) && now - last.at < MAX_STALE_ON_DB_ERROR_MS) return last.value;
+          throw err;
+        });
+      const loading = settles(read, () => {
         if (this.plans === loading) this.plans = null;
       });
       this.plans = loading;
@@ -131,14 +149,14 @@ export class AllowanceCache {
   }
 
   private loadedSpent(scope: LimitScope, id: string, month: string): Loaded<number> {
-    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.db, scope, id, month));
+    return this.cached(this.spent, `${scope}:${id}:${month}`, () => spentFromDatabase(this.deps.db, scope, id, month));
   }
 
   private async loadTopUps(userId: string, month: string): Promise<TopUps> {
-    const rows: { gateway_key_id: string | null; total: number | string }[] = await this.db('credit_grants')
+    const rows: { gateway_key_id: string | null; total: number | string }[] = await this.deps.db('credit_grants')
       .where({ user_id: userId, period: month })
       .groupBy('gateway_key_id')
-      .select('gateway_key_id', this.db.raw('sum(amount_micros) as total'));
+      .select('gateway_key_id', this.deps.db.raw('sum(amount_micros) as total'));
     const out: TopUps = { userMicros: 0, keyMicros: new Map() };
     for (const r of rows) {
       if (r.gateway_key_id) out.keyMicros.set(r.gateway_key_id, Number(r.total));
@@ -149,6 +167,7 @@ export class AllowanceCache {
 
   invalidatePlans(): void {
     this.plans = null;
+    this.lastPlans = null;
   }
 
   /** null drops every user's top-ups (a message that could not be read) */

@@ -56,7 +56,7 @@ export class LimitService {
 
   /** `counters`: the request path's outage guard when it is shared with the router (deps.ts); else one of its own. */
   constructor(private readonly deps: LimitDeps, opts: ResilienceOptions = {}, counters?: ResilientCounters) {
-    this.allowances = new AllowanceCache(deps.db);
+    this.allowances = new AllowanceCache(deps);
     this.counters = counters ?? new ResilientCounters(deps.kv, deps.logger, opts);
   }
 

@@ -25,11 +25,18 @@ const NUMERIC = 1700;
 pg.types.setTypeParser(INT8, (v) => Number(v));
 pg.types.setTypeParser(NUMERIC, (v) => Number(v));
 
+/** a new connection to PostgreSQL (a blackholed host would otherwise wait for the kernel's TCP timeout) */
+const CONNECT_TIMEOUT_MS = 3000;
+/** waiting for a free pool connection (knex's default is 60 s) */
+const ACQUIRE_TIMEOUT_MS = 5000;
+
 export async function createDatabase(opts: DatabaseOptions): Promise<Db> {
   if (opts.url) {
     return knex({
       client: 'pg',
-      connection: opts.url,
+      // short timeouts: while PostgreSQL is unreachable a request that needs it fails fast (503), it does not hang
+      connection: { connectionString: opts.url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
+      acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       pool: { min: 0, max: opts.poolMax ?? 20 },
       migrations: { migrationSource },
     });

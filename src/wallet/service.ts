@@ -6,6 +6,7 @@ import { AppError, conflict, notFound } from '../http/errors';
 import { quotaCounter, quotaPeriod } from '../routing/quota';
 import { assertServiceUsable } from '../services/admin';
 import { isUniqueViolation } from '../store/db';
+import { isDatabaseUnavailable, MAX_STALE_ON_DB_ERROR_MS } from '../store/db-unavailable';
 import { createSealer, maskSecret, parseMasterKeys, SealedRow, Sealer } from './crypto';
 import { defaultEnvironment } from './detect';
 import { SecretOpener, WalletEntryUnusable } from './opener';
@@ -38,6 +39,7 @@ export class WalletService {
   readonly sealer: Sealer;
   private readonly opener: SecretOpener;
   private readonly activeCache = new Map<string, { at: number; entries: Promise<WalletEntry[]> }>();
+  private readonly lastActive = new Map<string, { at: number; list: WalletEntry[] }>();
 
   constructor(private readonly deps: WalletServiceDeps, sealer?: Sealer) {
     this.sealer = sealer ?? createSealer(parseMasterKeys(deps.config.masterKeys));
@@ -251,9 +253,20 @@ export class WalletService {
     const nowMs = this.deps.clock.now();
     const hit = this.activeCache.get(key);
     if (hit && nowMs - hit.at < MAX_STALENESS_MS) return hit.entries;
-    const entries = listEntries(this.deps.db, { service, environment, status: 'active' });
+    // stale-while-error: the last good list keeps serving (up to MAX_STALE_ON_DB_ERROR_MS) while PostgreSQL is unreachable
+    const last = this.lastActive.get(key);
+    const entries = listEntries(this.deps.db, { service, environment, status: 'active' }).then(
+      (list) => {
+        if (this.activeCache.get(key)?.entries === entries) this.lastActive.set(key, { at: nowMs, list });
+        return list;
+      },
+      (err: unknown) => {
+        if (this.activeCache.get(key)?.entries === entries) this.activeCache.delete(key);
+        if (last && isDatabaseUnavailable(err) && this.deps.clock.now() - last.at < MAX_STALE_ON_DB_ERROR_MS) return last.list;
+        throw err;
+      },
+    );
     this.activeCache.set(key, { at: nowMs, entries });
-    entries.catch(() => this.activeCache.delete(key));
     return entries;
   }
 
@@ -266,6 +279,7 @@ export class WalletService {
   forget(id: string): void {
     this.opener.drop(id);
     this.activeCache.clear();
+    this.lastActive.clear();
   }
 
   /** Any master-key version's fingerprint counts: a secret stored before a key rotation is still a duplicate. */
