@@ -48,6 +48,21 @@ export function positiveInt(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null;
 }
 
+/**
+ * Web searches a call may run on the provider's side: a web search tool up to its `max_uses` (Anthropic; one when
+ * unbounded, OpenAI's Responses tool included: the rest is billed as reported), one for an OpenAI chat call with
+ * `web_search_options`.
+ */
+export function webSearchesEstimate(body: Record<string, unknown>): number {
+  let searches = isRecord(body.web_search_options) ? 1 : 0;
+  if (Array.isArray(body.tools)) {
+    for (const tool of body.tools) {
+      if (isRecord(tool) && typeof tool.type === 'string' && tool.type.startsWith('web_search')) searches += positiveInt(tool.max_uses) ?? 1;
+    }
+  }
+  return searches;
+}
+
 export interface ChatBody extends Record<string, unknown> {
   model: string;
   messages: unknown[];
@@ -67,6 +82,8 @@ export async function chatCompletions(ctx: AppContext, deps: Deps, agents: Upstr
     clientHeaders: {},
     promptTokensEstimate: estimatePromptTokens(body.messages) + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
     maxOutputTokens: positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens) ?? DEFAULT_MAX_TOKENS,
+    choices: positiveInt(body.n) ?? 1,
+    webSearchesEstimate: webSearchesEstimate(body),
   });
 }
 
@@ -89,6 +106,8 @@ export async function anthropicMessages(ctx: AppContext, deps: Deps, agents: Ups
     clientHeaders: { 'anthropic-version': ctx.get('anthropic-version') || undefined, 'anthropic-beta': ctx.get('anthropic-beta') || undefined },
     promptTokensEstimate: estimatePromptTokens(body.messages) + system + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
     maxOutputTokens: body.max_tokens,
+    choices: 1,
+    webSearchesEstimate: webSearchesEstimate(body),
   });
 }
 
@@ -131,6 +150,8 @@ export async function embeddings(ctx: AppContext, deps: Deps, agents: UpstreamAg
     clientHeaders: {},
     promptTokensEstimate: embeddingInputTokens(body.input),
     maxOutputTokens: 0,
+    choices: 1,
+    webSearchesEstimate: 0,
   });
 }
 

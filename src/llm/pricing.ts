@@ -21,6 +21,8 @@ export interface PriceRates {
   perImage?: number | null;
   perSecond?: number | null;
   perMillionChars?: number | null;
+  /** USD per server-side web search */
+  webSearchPerCall?: number | null;
 }
 
 export interface ModelPrice extends PriceRates {
@@ -40,6 +42,7 @@ export const OPTIONAL_RATES = [
   ['perImage', 'per_image'],
   ['perSecond', 'per_second'],
   ['perMillionChars', 'per_mchar'],
+  ['webSearchPerCall', 'web_search_per_call'],
 ] as const;
 
 export type OptionalRate = (typeof OPTIONAL_RATES)[number][0];
@@ -89,7 +92,8 @@ export function usageCostMicros(p: PriceRates, u: TokenUsage): number {
     (p.perRequest ?? 0) * USD +
     (u.images ?? 0) * (p.perImage ?? 0) * USD +
     (u.seconds ?? 0) * (p.perSecond ?? 0) * USD +
-    (u.characters ?? 0) * (p.perMillionChars ?? 0);
+    (u.characters ?? 0) * (p.perMillionChars ?? 0) +
+    (u.webSearchRequests ?? 0) * (p.webSearchPerCall ?? 0) * USD;
   return Math.round(micros);
 }
 

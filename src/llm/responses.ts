@@ -18,7 +18,7 @@ import { estimatePromptTokens, estimateTokens } from '../providers/tokens';
 import { forward, type UpstreamAgents } from '../proxy/forward';
 import { needlesFor, scrubBytes, scrubJson, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { AttemptOutcome } from '../routing/router-types';
-import { admitModel, principalOf, positiveInt, refused } from './handlers';
+import { admitModel, principalOf, positiveInt, refused, webSearchesEstimate } from './handlers';
 import type { ModelTarget, ResolvedModel } from './models';
 import type { ResponseStore, StoredResponse } from './response-store';
 import { serveLlmCall, type ServedAnswer } from './serve';
@@ -101,6 +101,7 @@ export async function createResponse(ctx: AppContext, deps: Deps, agents: Upstre
     promptTokensEstimate:
       estimatePromptTokens([{ content: JSON.stringify(upstreamBody.input ?? '') }]) + estimateTokens(String(body.instructions ?? '')) + (body.tools ? estimateTokens(JSON.stringify(body.tools)) : 0),
     maxOutputTokens: positiveInt(body.max_output_tokens) ?? DEFAULT_MAX_TOKENS,
+    webSearchesEstimate: webSearchesEstimate(body),
     pinnedEntryId: previous && !previous.translated ? previous.walletEntryId : undefined,
     responseId: translatedId,
     onServed: async (served) => {
@@ -157,7 +158,8 @@ export async function operateOnResponse(ctx: AppContext, deps: Deps, agents: Ups
         const bytes = await readAll(sent.value.body);
         // a 2xx that is not JSON (an HTML page) is an upstream failure, as on every /v1 call
         if (sent.value.status < 300 && sent.value.status !== 204 && !parseObject(bytes)) return { kind: 'retry', reason: 'server_error', status: sent.value.status };
-        return { kind: 'ok', value: { status: sent.value.status, body: bytes, needles: needlesFor(a.secret) }, status: sent.value.status };
+        // a 401/403 about a client-named response id is the answer; the credential check judges the key
+        return { kind: 'ok', value: { status: sent.value.status, body: bytes, needles: needlesFor(a.secret) }, status: sent.value.status, credentialSuspect: sent.credentialSuspect };
       },
       call,
     );

@@ -32,7 +32,12 @@ export interface LlmCallSpec {
   clientHeaders: Record<string, string | undefined>;
   /** for the reservation before the call and for billing a stream that never reported usage */
   promptTokensEstimate: number;
+  /** per choice */
   maxOutputTokens: number;
+  /** choices asked for (OpenAI's `n`; 1 when absent); a protocol without `n` (Anthropic) answers one */
+  choices?: number;
+  /** server-side web searches the call may run (reserved per search where the price table prices them; 0 when absent) */
+  webSearchesEstimate?: number;
   /** only this wallet entry may serve: it holds the state the request continues (Responses) */
   pinnedEntryId?: string;
   /** the id a translated Responses answer gets */
@@ -125,9 +130,17 @@ async function settleEntryQuota(deps: Deps, call: GatewayCall, entry: WalletEntr
 export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: UpstreamAgents, spec: LlmCallSpec): Promise<void> {
   const prices = await deps.llm.prices();
   const { targets } = spec.resolved;
-  const tokens = spec.promptTokensEstimate + spec.maxOutputTokens;
-  const reserved: TokenUsage = { promptTokens: spec.promptTokensEstimate, completionTokens: spec.maxOutputTokens, ...spec.units, ...spec.reserveUnits };
-  const costOf = (t: ModelTarget) => prices.usageCostMicros(t.model, reserved);
+  // Every choice may run to max_tokens: n of them on OpenAI; Anthropic has no n (a target that cannot serve n > 1 is passed over).
+  const outputOf = (t: ModelTarget) => spec.maxOutputTokens * (t.protocol === 'openai' ? spec.choices ?? 1 : 1);
+  const tokens = spec.promptTokensEstimate + Math.max(0, ...targets.map(outputOf));
+  const reservedFor = (t: ModelTarget): TokenUsage => ({
+    promptTokens: spec.promptTokensEstimate,
+    completionTokens: outputOf(t),
+    webSearchRequests: spec.webSearchesEstimate,
+    ...spec.units,
+    ...spec.reserveUnits,
+  });
+  const costOf = (t: ModelTarget) => prices.usageCostMicros(t.model, reservedFor(t));
   // Reserve for the dearest target: any of them may end up serving.
   const estimate = { tokens, costMicros: Math.max(0, ...targets.map(costOf)) };
   const clientGone = new ClientWatch(ctx.res);
@@ -149,7 +162,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
       const upstream = buildUpstream(target, request);
       const adapter = adapterFor(target.protocol);
       return {
-        quotaCost: { requests: 1, tokens, creditsMicros: costOf(target) },
+        quotaCost: { requests: 1, tokens: spec.promptTokensEstimate + outputOf(target), creditsMicros: costOf(target) },
         attempt: llmAttempt({ agents, adapter, request, upstream, clientGone, now: () => deps.clock.now() }),
       };
     }, { pinnedEntryId: spec.pinnedEntryId });

@@ -30,6 +30,8 @@ export interface TokenUsage {
   images?: number;
   seconds?: number;
   characters?: number;
+  /** server-side web searches the provider ran for the call (billed per search on top of tokens) */
+  webSearchRequests?: number;
 }
 
 /** One client request aimed at one concrete upstream model. */

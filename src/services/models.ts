@@ -67,6 +67,7 @@ export const putPriceSchema = z
     perImage: rate.describe('USD per generated image'),
     perSecond: rate.describe('USD per second of transcribed audio'),
     perMillionChars: rate.describe('USD per million characters of speech input'),
+    webSearchPerCall: rate.describe('USD per server-side web search the call made (Anthropic server_tool_use.web_search_requests, OpenAI web_search calls)'),
   })
   .strict();
 
@@ -81,6 +82,7 @@ const RATE_FIELDS = [
   ['perImage', 'per_image'],
   ['perSecond', 'per_second'],
   ['perMillionChars', 'per_mchar'],
+  ['webSearchPerCall', 'web_search_per_call'],
 ] as const;
 
 interface AliasRow {
@@ -97,6 +99,7 @@ interface PriceRow {
   service: string;
   input_per_mtok: number | string;
   output_per_mtok: number | string;
+  web_search_per_call?: number | string | null;
   created_at: Date;
   updated_at: Date;
   [rateColumn: string]: unknown;

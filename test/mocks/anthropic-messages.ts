@@ -18,7 +18,7 @@ export interface MessagesRequest {
   max_tokens: number;
   messages: AnthropicMessage[];
   system?: string | ContentBlock[];
-  tools?: { name?: string }[];
+  tools?: { name?: string; type?: string; max_uses?: number }[];
   tool_choice?: { type?: string; name?: string };
   stop_sequences?: string[];
   stream?: boolean;
@@ -34,9 +34,11 @@ function toolResultOf(message: AnthropicMessage | undefined): ContentBlock | und
 }
 
 function chosenTool(req: MessagesRequest): string | null {
-  if (!req.tools?.length || req.tool_choice?.type === 'none') return null;
+  // server tools (web search) run on the provider's side: the answer is text
+  const tools = (req.tools ?? []).filter((t) => !t.type?.startsWith('web_search'));
+  if (!tools.length || req.tool_choice?.type === 'none') return null;
   if (req.tool_choice?.type === 'tool' && req.tool_choice.name) return req.tool_choice.name;
-  return req.tools[0].name ?? null;
+  return tools[0].name ?? null;
 }
 
 function decide(req: MessagesRequest, toolUseId: string): Answer {
@@ -68,13 +70,19 @@ function cacheMarked(req: Pick<MessagesRequest, 'system'>): boolean {
   return Array.isArray(req.system) && req.system.some((b) => (b as { cache_control?: unknown }).cache_control !== undefined);
 }
 
-function usage(inputTokens: number, outputTokens: number, cached = false) {
-  return {
+/** A server-side web search tool in the request "runs" max_uses searches (1 without a bound), as usage reports them. */
+function webSearchesOf(req: Pick<MessagesRequest, 'tools'>): number {
+  return (req.tools ?? []).filter((t) => t.type?.startsWith('web_search')).reduce((n, t) => n + (t.max_uses ?? 1), 0);
+}
+
+function usage(inputTokens: number, outputTokens: number, cached = false, webSearches = 0) {
+  const base = {
     input_tokens: inputTokens,
     output_tokens: outputTokens,
     cache_creation_input_tokens: cached ? MOCK_CACHE_WRITE_TOKENS : 0,
     cache_read_input_tokens: cached ? MOCK_CACHE_READ_TOKENS : 0,
   };
+  return webSearches > 0 ? { ...base, server_tool_use: { web_search_requests: webSearches } } : base;
 }
 
 function stopOf(answer: Answer): { stop_reason: string; stop_sequence: string | null } {
@@ -95,7 +103,7 @@ function messageObject(req: MessagesRequest, id: string, answer: Answer): unknow
     model: req.model,
     content,
     ...stopOf(answer),
-    usage: usage(inputTokensOf(req), outputTokensOf(answer), cacheMarked(req)),
+    usage: usage(inputTokensOf(req), outputTokensOf(answer), cacheMarked(req), webSearchesOf(req)),
   };
 }
 
@@ -118,7 +126,9 @@ function streamEvents(req: MessagesRequest, id: string, answer: Answer): string[
     }
   }
   events.push(sseEvent({ type: 'content_block_stop', index: 0 }));
-  events.push(sseEvent({ type: 'message_delta', delta: stopOf(answer), usage: { output_tokens: outputTokensOf(answer) } }));
+  const searches = webSearchesOf(req);
+  const finalUsage = { output_tokens: outputTokensOf(answer), ...(searches ? { server_tool_use: { web_search_requests: searches } } : {}) };
+  events.push(sseEvent({ type: 'message_delta', delta: stopOf(answer), usage: finalUsage }));
   events.push(sseEvent({ type: 'message_stop' }));
   return events;
 }

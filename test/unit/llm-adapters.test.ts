@@ -215,3 +215,35 @@ describe('Anthropic adapter, native /v1/messages', () => {
     expect(stream.finish()).toBe('');
   });
 });
+
+describe('server-side web searches in the usage (billed per search)', () => {
+  const usageJson = '{"input_tokens":10,"output_tokens":4,"server_tool_use":{"web_search_requests":2}}';
+
+  it('Anthropic reports them in usage.server_tool_use, answered whole or streamed, native or translated', () => {
+    const message = `{"id":"m1","type":"message","role":"assistant","model":"claude-haiku-4-5","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":${usageJson}}`;
+    expect(anthropic.parseResponse(request({ surface: 'messages' }), Buffer.from(message))!.usage).toEqual({ promptTokens: 10, completionTokens: 4, webSearchRequests: 2 });
+    expect(anthropic.parseResponse(request({ surface: 'chat' }), Buffer.from(message))!.usage).toEqual({ promptTokens: 10, completionTokens: 4, webSearchRequests: 2 });
+    const events = [
+      `event: message_start\ndata: {"type":"message_start","message":{"id":"m1","type":"message","role":"assistant","model":"x","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}}\n\n`,
+      `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n`,
+      `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ok"}}\n\n`,
+      `event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n`,
+      `event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4,"server_tool_use":{"web_search_requests":3}}}\n\n`,
+      `event: message_stop\ndata: {"type":"message_stop"}\n\n`,
+    ].join('');
+    for (const surface of ['messages', 'chat'] as const) {
+      const stream = anthropic.createStream(request({ surface, stream: true }));
+      feedBytewise(stream, events);
+      stream.finish();
+      expect(stream.usage).toMatchObject({ completionTokens: 4, webSearchRequests: 3 });
+    }
+    expect(anthropic.parseResponse(request({ surface: 'messages' }), Buffer.from(message.replace(',"server_tool_use":{"web_search_requests":2}', '')))!.usage).toEqual({ promptTokens: 10, completionTokens: 4 });
+  });
+
+  it('an OpenAI chat call with web_search_options counts one search', () => {
+    const raw = Buffer.from('{"id":"c1","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}');
+    const body = { model: 'gpt-4o-search-preview', messages: [], web_search_options: {} };
+    expect(openai.parseResponse(request({ body }), raw)!.usage).toEqual({ promptTokens: 12, completionTokens: 3, webSearchRequests: 1 });
+    expect(openai.parseResponse(request({}), raw)!.usage).toEqual({ promptTokens: 12, completionTokens: 3 });
+  });
+});

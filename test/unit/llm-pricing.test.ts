@@ -1,4 +1,4 @@
-import { costOf, PriceTable } from '../../src/llm/pricing';
+import { costOf, PriceTable, usageCostMicros } from '../../src/llm/pricing';
 
 const table = new PriceTable([
   { model: 'gpt-4o', service: 'openai', inputPerMtok: 2.5, outputPerMtok: 10 },
@@ -27,6 +27,13 @@ describe('PriceTable', () => {
     expect(table.costMicros('gpt-4o', 1000, 500)).toBe(7500);
     expect(costOf({ inputPerMtok: 0.15, outputPerMtok: 0.6 }, 3, 1)).toBe(1); // 1.05 rounds to 1
     expect(table.costMicros('unpriced-model', 1000, 1000)).toBe(0);
+  });
+
+  it('bills server-side web searches per search where the table prices them, on top of the tokens', () => {
+    const priced = { inputPerMtok: 1, outputPerMtok: 5, webSearchPerCall: 0.01 };
+    expect(usageCostMicros(priced, { promptTokens: 100, completionTokens: 20, webSearchRequests: 3 })).toBe(100 + 100 + 30_000);
+    expect(costOf(priced, 100, 20)).toBe(200);
+    expect(usageCostMicros({ inputPerMtok: 1, outputPerMtok: 5, webSearchPerCall: null }, { promptTokens: 100, completionTokens: 20, webSearchRequests: 3 })).toBe(200);
   });
 
   it('lists exact rows and prefix rows apart', () => {

@@ -54,11 +54,21 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/** `usage.server_tool_use.web_search_requests`: searches Anthropic ran and bills per search. */
+function webSearchesOf(usage: unknown): number | undefined {
+  const tools = isRecord(usage) && isRecord(usage.server_tool_use) ? usage.server_tool_use : null;
+  const n = tools?.web_search_requests;
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
+}
+
 /** Anthropic counts cached input apart from input_tokens: all prompt to us, the cached parts priced at their own rates. */
 function tokenUsage(usage: unknown): TokenUsage | null {
   if (!isRecord(usage)) return null;
   const u = usageOf(usage as Partial<Anthropic.Usage>);
-  return withCache({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, usage.cache_read_input_tokens, usage.cache_creation_input_tokens);
+  const out = withCache({ promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens }, usage.cache_read_input_tokens, usage.cache_creation_input_tokens);
+  const searches = webSearchesOf(usage);
+  if (searches) out.webSearchRequests = searches;
+  return out;
 }
 
 export function withCache(usage: TokenUsage, read: unknown, write: unknown): TokenUsage {
@@ -66,6 +76,22 @@ export function withCache(usage: TokenUsage, read: unknown, write: unknown): Tok
   if (typeof write === 'number' && write > 0) usage.cacheWriteTokens = write;
   return usage;
 }
+
+/** The searches a stream reported so far (message_start, then cumulative message_delta counts). */
+function noteWebSearches(event: SseEvent, seen: number): number {
+  if (event.event !== 'message_start' && event.event !== 'message_delta') return seen;
+  try {
+    const data = JSON.parse(event.data) as unknown;
+    if (!isRecord(data)) return seen;
+    const usage = isRecord(data.message) ? data.message.usage : data.usage;
+    return Math.max(seen, webSearchesOf(usage) ?? 0);
+  } catch {
+    return seen; // the translator reports the malformed event
+  }
+}
+
+const withSearches = (usage: TokenUsage | null, searches: number): TokenUsage | null =>
+  usage && searches > 0 ? { ...usage, webSearchRequests: searches } : usage;
 
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
   const parsed = parseJson(body);
@@ -132,6 +158,7 @@ class AnthropicChatStream implements StreamTranslator {
   private readonly translator: AnthropicToOpenAIStream;
   private readonly pieces: string[] = [];
   private sawStart = false;
+  private webSearches = 0;
   failure: StreamFailure | null = null;
 
   constructor(req: LlmRequest) {
@@ -139,7 +166,7 @@ class AnthropicChatStream implements StreamTranslator {
   }
 
   get usage(): TokenUsage | null {
-    return this.sawStart ? this.translator.usage : null;
+    return this.sawStart ? withSearches(this.translator.usage, this.webSearches) : null;
   }
 
   get completionText(): string {
@@ -173,6 +200,7 @@ class AnthropicChatStream implements StreamTranslator {
 
   private observe(event: SseEvent): void {
     if (event.event === 'message_start') this.sawStart = true;
+    this.webSearches = noteWebSearches(event, this.webSearches);
     if (event.event !== 'content_block_delta') return;
     try {
       const data = JSON.parse(event.data) as unknown;
@@ -189,13 +217,14 @@ class AnthropicNativeStream implements StreamTranslator {
   private readonly pieces: string[] = [];
   private input: Record<string, unknown> | null = null;
   private outputTokens = 0;
+  private webSearches = 0;
   private stopped = false;
   failure: StreamFailure | null = null;
 
   get usage(): TokenUsage | null {
     if (!this.input) return null;
     const input = tokenUsage(this.input);
-    return { ...input, promptTokens: input?.promptTokens ?? 0, completionTokens: this.outputTokens };
+    return withSearches({ ...input, promptTokens: input?.promptTokens ?? 0, completionTokens: this.outputTokens }, this.webSearches);
   }
 
   get completionText(): string {
@@ -214,6 +243,7 @@ class AnthropicNativeStream implements StreamTranslator {
 
   private observe(event: SseEvent): void {
     if (event.event === 'ping') return;
+    this.webSearches = noteWebSearches(event, this.webSearches);
     let data: unknown;
     try {
       data = JSON.parse(event.data);

@@ -14,7 +14,7 @@ import {
   type TokenUsage,
   type UpstreamRequest,
 } from '../types';
-import { OpenAIResponsesStream, responsesTokenUsage } from './responses-stream';
+import { OpenAIResponsesStream, responsesTokenUsage, responseWebSearches } from './responses-stream';
 import { OpenAIStreamUsageReader } from './stream-usage';
 import { openaiUsage } from './usage';
 
@@ -53,6 +53,19 @@ function usageFrom(parsed: unknown): TokenUsage | null {
   return isRecord(parsed) ? openaiUsage(parsed.usage) : null;
 }
 
+/** A chat call with `web_search_options` (the search models) runs one web search, which OpenAI bills per call. */
+function webSearchesOf(req: LlmRequest): number {
+  return req.surface === 'chat' && isRecord(req.body.web_search_options) ? 1 : 0;
+}
+
+/** Searches the answer shows: a Response lists its web_search calls; a chat call made one if it asked for search. */
+function answeredWebSearches(req: LlmRequest, parsed: unknown): number {
+  return req.surface === 'responses' ? responseWebSearches(parsed) : webSearchesOf(req);
+}
+
+const withSearches = (usage: TokenUsage | null, searches: number): TokenUsage | null =>
+  usage && searches > 0 ? { ...usage, webSearchRequests: searches } : usage;
+
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
   let parsed: unknown;
   try {
@@ -62,7 +75,7 @@ function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
   }
   if (!isRecord(parsed)) return null;
   // The original bytes go back: re-serialising an embeddings answer would cost more than it is worth.
-  let usage = usageFrom(parsed);
+  let usage = withSearches(usageFrom(parsed), answeredWebSearches(req, parsed));
   // images are billed per image where the table says so (dall-e reports no usage at all)
   if (req.surface === 'images' && Array.isArray(parsed.data)) usage = { ...(usage ?? { promptTokens: 0, completionTokens: 0 }), images: parsed.data.length };
   return { status: 200, body, usage };
@@ -100,12 +113,15 @@ class OpenAIChatStream implements StreamTranslator {
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
 
-  constructor(private readonly dropUsageChunk: boolean) {}
+  constructor(
+    private readonly dropUsageChunk: boolean,
+    private readonly webSearches = 0,
+  ) {}
 
   readonly failure = null;
 
   get usage(): TokenUsage | null {
-    return this.reader.usage;
+    return withSearches(this.reader.usage, this.webSearches);
   }
 
   get completionText(): string {
@@ -156,5 +172,6 @@ export const openaiAdapter: ProviderAdapter = {
   buildRequest,
   parseResponse,
   mapError,
-  createStream: (req) => (req.surface === 'responses' ? new OpenAIResponsesStream() : new OpenAIChatStream(!req.clientWantsStreamUsage)),
+  createStream: (req) =>
+    req.surface === 'responses' ? new OpenAIResponsesStream() : new OpenAIChatStream(!req.clientWantsStreamUsage, webSearchesOf(req)),
 };

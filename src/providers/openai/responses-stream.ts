@@ -15,6 +15,19 @@ export function responsesTokenUsage(usage: unknown): TokenUsage | null {
   return openaiUsage(usage);
 }
 
+/** The web_search tool calls a Response made (its `web_search_call` output items): OpenAI bills each. */
+export function responseWebSearches(response: unknown): number {
+  if (!isRecord(response) || !Array.isArray(response.output)) return 0;
+  return response.output.filter((item) => isRecord(item) && item.type === 'web_search_call').length;
+}
+
+/** The usage of a whole Response, its web searches included. */
+export function responseUsage(response: Record<string, unknown>): TokenUsage | null {
+  const usage = responsesTokenUsage(response.usage);
+  const searches = responseWebSearches(response);
+  return usage && searches > 0 ? { ...usage, webSearchRequests: searches } : usage;
+}
+
 const TERMINAL = new Set(['response.completed', 'response.incomplete']);
 
 export class OpenAIResponsesStream implements StreamTranslator {
@@ -58,7 +71,7 @@ export class OpenAIResponsesStream implements StreamTranslator {
       if (typeof data.delta === 'string') this.pieces.push(data.delta);
     } else if (type && TERMINAL.has(type) && response) {
       this.final = response;
-      this.usage = responsesTokenUsage(response.usage);
+      this.usage = responseUsage(response);
     } else if (type === 'response.failed' || type === 'error') {
       const error = isRecord(response?.error) ? response.error : data;
       const code = typeof error.code === 'string' ? error.code : 'upstream_error';
