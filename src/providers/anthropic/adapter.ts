@@ -243,7 +243,6 @@ class AnthropicNativeStream implements StreamTranslator {
 
   private observe(event: SseEvent): void {
     if (event.event === 'ping') return;
-    this.webSearches = noteWebSearches(event, this.webSearches);
     let data: unknown;
     try {
       data = JSON.parse(event.data);
@@ -258,11 +257,13 @@ class AnthropicNativeStream implements StreamTranslator {
         if (message && isRecord(message.usage)) {
           this.input = message.usage;
           if (typeof message.usage.output_tokens === 'number') this.outputTokens = message.usage.output_tokens;
+          this.webSearches = Math.max(this.webSearches, webSearchesOf(message.usage) ?? 0);
         }
         break;
       case 'message_delta':
         // Cumulative counts; a newer API may restate the input too.
         if (usage && typeof usage.output_tokens === 'number') this.outputTokens = usage.output_tokens;
+        this.webSearches = Math.max(this.webSearches, webSearchesOf(usage) ?? 0);
         if (usage && typeof usage.input_tokens === 'number') this.input = { ...this.input, ...usage };
         break;
       case 'content_block_delta':
