@@ -1379,6 +1379,8 @@ export interface paths {
                         /** @description reasoning tokens (completion_tokens_details.reasoning_tokens) */
                         reasoningPerMTok?: number | null;
                         service: string;
+                        /** @description USD per server-side web search the call made (Anthropic server_tool_use.web_search_requests, OpenAI web_search calls) */
+                        webSearchPerCall?: number | null;
                     };
                 };
             };
@@ -1480,6 +1482,8 @@ export interface paths {
                             /** @description reasoning tokens (completion_tokens_details.reasoning_tokens) */
                             reasoningPerMTok?: number | null;
                             service: string;
+                            /** @description USD per server-side web search the call made (Anthropic server_tool_use.web_search_requests, OpenAI web_search calls) */
+                            webSearchPerCall?: number | null;
                         }[];
                     };
                 };
