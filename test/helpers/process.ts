@@ -73,7 +73,8 @@ export interface ExitedProcess {
 
 /** Runs the entry point expecting it to exit (bad configuration); returns its code and output. */
 export function runGatewayToExit(env: Record<string, string | undefined>): Promise<ExitedProcess> {
-  return runToExit(path.join(ROOT, 'src/main.ts'), [], childEnv({ PORT: '0' }, env));
+  // a DATA_DIR of its own unless given, as spawnGateway: never the repository's ./data, which other tests' gateways may hold
+  return runToExit(path.join(ROOT, 'src/main.ts'), [], childEnv({ PORT: '0', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'kwgw-')) }, env));
 }
 
 /** Runs the CLI (scripts/cli.ts through tsx) to its end, with `stdin` as its standard input (empty by default). */

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config';
@@ -24,7 +27,9 @@ export async function startSecondNode(gw: TestGateway, env: Record<string, strin
       cb();
     },
   });
-  const deps: Deps = await createDeps(config, { logger: createLogger(config.logLevel, sink), db: gw.deps.db, kv: gw.deps.kv });
+  // a usage spool of its own, so the node never takes the lock on the repository's ./data
+  const usageSpoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-test-spool-'));
+  const deps: Deps = await createDeps(config, { logger: createLogger(config.logLevel, sink), db: gw.deps.db, kv: gw.deps.kv, usageSpoolDir });
   const server = http.createServer(buildApp(deps).callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
