@@ -100,6 +100,17 @@ describe(`OpenAI-compatible surfaces and providers (${TEST_BACKEND})`, () => {
     expect(upstream.path).toBe('/v1beta/openai/chat/completions');
     expect(upstream.headers['x-goog-api-key']).toBe(secret);
     expect(upstream.headers.authorization).toBeUndefined();
+    // native generateContent through the raw pass-through, on the base URL itself, with the same credential
+    const native = await fetch(`${env.gw.url}/proxy/gemini/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'Hi' }] }] }),
+    });
+    await native.text();
+    const raw = env.openai.requests.at(-1)!;
+    expect(raw.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(raw.headers['x-goog-api-key']).toBe(secret);
+    expect(native.headers.get('x-keywallet-provider-key')).toBeTruthy();
   });
 
   it('reaches an Azure OpenAI deployment: deployment name in the path, api-key header, api-version query', async () => {
