@@ -9,6 +9,7 @@ import * as m007 from './007_credential_checks_key_locks_tool_prices';
 import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
 import * as m011 from './011_price_rates';
+import * as m013 from './013_team_attribution_pools';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
 const migrations: Record<string, Knex.Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_llm_responses': m009,
   '010_teams': m010,
   '011_price_rates': m011,
+  '013_team_attribution_pools': m013,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

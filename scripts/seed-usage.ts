@@ -143,7 +143,8 @@ async function main() {
     );
     step(`${events} usage events`);
 
-    // The rollups the usage writer would have kept, built the same way from these events.
+    // The rollups the usage writer would have kept, built the same way from these events (organisation level: team_id
+    // takes its "none" default).
     const seeded = `from usage_events where request_id like 'seed-${run}-%'`;
     const dims = `coalesce(gateway_key_id, '${NO_ID}'), coalesce(user_id, '${NO_ID}'), coalesce(wallet_entry_id, '${NO_ID}'),
       coalesce(service, ''), coalesce(model, '')`;
@@ -151,7 +152,7 @@ async function main() {
     await db.raw(`insert into usage_daily (day, gateway_key_id, user_id, wallet_entry_id, service, model,
         requests, errors, prompt_tokens, completion_tokens, cost_micros, latency_ms_sum)
       select (ts at time zone 'UTC')::date, ${dims}, ${sums} ${seeded} group by 1, 2, 3, 4, 5, 6
-      on conflict (day, gateway_key_id, user_id, wallet_entry_id, service, model) do update set
+      on conflict (day, gateway_key_id, user_id, wallet_entry_id, service, model, team_id) do update set
         requests = usage_daily.requests + excluded.requests, errors = usage_daily.errors + excluded.errors,
         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
@@ -163,7 +164,7 @@ async function main() {
         case when status = 429 then '429' else (status / 100)::text || 'xx' end, ${sums},
         count(upstream_latency_ms), coalesce(sum(greatest(latency_ms - upstream_latency_ms, 0)), 0)
       ${seeded} group by 1, 2, 3, 4, 5, 6, 7
-      on conflict (hour, gateway_key_id, user_id, wallet_entry_id, service, model, status_class) do update set
+      on conflict (hour, gateway_key_id, user_id, wallet_entry_id, service, model, status_class, team_id) do update set
         requests = usage_hourly.requests + excluded.requests, errors = usage_hourly.errors + excluded.errors,
         prompt_tokens = usage_hourly.prompt_tokens + excluded.prompt_tokens,
         completion_tokens = usage_hourly.completion_tokens + excluded.completion_tokens,

@@ -6,6 +6,7 @@ import { formatUsageTable } from '../../src/usage/table';
 
 interface UsageOptions {
   user?: string;
+  team?: string;
   from?: string;
   to?: string;
   by?: string;
@@ -15,8 +16,9 @@ interface UsageOptions {
 export function registerUsageCommands(program: Command, withDeps: WithDeps): void {
   program
     .command('usage')
-    .description('usage report: every user summarised (default), or one user (--user) day by day')
+    .description('usage report: every user summarised (default), or one user (--user) day by day; --by team for teams')
     .option('--user <email>', 'only this user')
+    .option('--team <slug>', "only calls made with this team's keys")
     .option('--from <YYYY-MM-DD>', 'first day, UTC (default: 29 days before --to)')
     .option('--to <YYYY-MM-DD>', 'last day, UTC (default: today)')
     .option('--by <group>', `group rows by ${GROUP_BY.join(' | ')} (default: user, or day with --user)`)
@@ -31,9 +33,16 @@ export function registerUsageCommands(program: Command, withDeps: WithDeps): voi
           if (!user) throw new Error(`no user ${opts.user}`);
           userId = user.id as string;
         }
-        const filter = { ...period, userId };
+        let teamId: string | undefined;
+        if (opts.team) {
+          const team = await deps.db('teams').where({ slug: opts.team.toLowerCase() }).first('id');
+          if (!team) throw new Error(`no team ${opts.team}`);
+          teamId = team.id as string;
+        }
+        const filter = { ...period, userId, teamId };
         const [rows, totals] = await Promise.all([usageReport(deps.db, filter, groupBy), usageTotals(deps.db, filter)]);
-        const title = `Usage ${period.from} .. ${period.to}${opts.user ? ` for ${opts.user.toLowerCase()}` : ', all users'}`;
+        const who = opts.user ? ` for ${opts.user.toLowerCase()}` : ', all users';
+        const title = `Usage ${period.from} .. ${period.to}${who}${opts.team ? ` in team ${opts.team.toLowerCase()}` : ''}`;
         process.stdout.write(`${title}\n\n`);
         process.stdout.write(rows.length ? formatUsageTable(rows, totals, groupBy) : 'no usage in this period\n');
       }),

@@ -6,6 +6,7 @@ import type { GatewayPrincipal } from '../keys/principal';
 import type { Admission } from '../limits/service';
 import type { AdmitResult, CounterCheck } from '../store/kv';
 import type { LlmSurface } from '../providers/types';
+import { statusClass } from '../usage/rollup-hourly';
 
 export type Surface = LlmSurface | 'models' | 'proxy';
 
@@ -139,6 +140,7 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
       stream: call.stream,
       attempts: call.attempts,
       priceVersion: call.priceVersion ?? null,
+      teamId: principal.team?.id ?? null,
     });
     const m = deps.metrics;
     const service = call.service ?? 'none';
@@ -149,6 +151,13 @@ export async function runGatewayCall(ctx: AppContext, deps: Deps, opts: CallOpti
       m.tokens.labels(service, model, 'completion').inc(call.completionTokens);
     }
     if (costMicros > 0) m.costUsd.labels(service, call.model ?? 'none').inc(costMicros / 1e6);
+    const team = principal.team?.slug ?? 'none';
+    m.teamRequests.labels(team, statusClass(status)).inc();
+    if (call.promptTokens || call.completionTokens) {
+      m.teamTokens.labels(team, 'prompt').inc(call.promptTokens);
+      m.teamTokens.labels(team, 'completion').inc(call.completionTokens);
+    }
+    if (costMicros > 0) m.teamCostUsd.labels(team).inc(costMicros / 1e6);
     return { costMicros, durable };
   };
 

@@ -50,7 +50,7 @@ export async function lookupGatewayKey(db: Db, keyHash: string): Promise<LookupO
       'u.disabled as user_disabled', 'p.id as plan_id', 'p.rpm as plan_rpm', 'p.rph as plan_rph',
       'p.rpd as plan_rpd', 'p.tpm as plan_tpm', 'p.monthly_credits_micros as plan_credits_micros',
       'p.services as plan_services', 't.id as team_id', 't.rpm as team_rpm', 't.tpm as team_tpm',
-      't.services as team_services', 't.models as team_models',
+      't.services as team_services', 't.models as team_models', 't.slug as team_slug', 't.own_pool_only as team_own_pool_only',
     );
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.status !== 'active') return { ok: false, reason: 'revoked' };
@@ -80,6 +80,8 @@ export function verifiedKeyFromRow(row: Record<string, unknown>): VerifiedKey {
     team: row.team_id
       ? {
           id: String(row.team_id),
+          slug: row.team_slug === undefined ? undefined : String(row.team_slug),
+          ownPoolOnly: row.team_own_pool_only === true,
           rpm: numOrNull(row.team_rpm),
           tpm: numOrNull(row.team_tpm),
           services: jsonValue<string[]>(row.team_services),

@@ -18,6 +18,10 @@ export interface PlanLimits extends RateLimits {
 /** The ceilings of the key's team (null = none), cached with the key; the team's budget is not enforced yet. */
 export interface TeamCeilings {
   id: string;
+  /** for the bounded `team` metric label (slugs never change) */
+  slug?: string;
+  /** route to the team's own wallet entries only, never to the organisation's shared pool */
+  ownPoolOnly?: boolean;
   rpm: number | null;
   tpm: number | null;
   services: string[] | null;

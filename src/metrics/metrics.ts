@@ -22,6 +22,11 @@ import { eventLoopDelayMetric } from './event-loop';
  */
 
 export const MAX_VALUES_PER_LABEL = 500;
+/**
+ * The `team` label (a team's slug; 'none' for keys in no team) is the one per-tenant label allowed: teams are few and
+ * created by admins. Past this many distinct teams per process, later ones count as 'other'.
+ */
+export const MAX_TEAM_LABELS = 100;
 const MAX_LABEL_LENGTH = 128;
 
 export const SURFACES = ['chat', 'messages', 'embeddings', 'responses', 'count_tokens', 'completions', 'moderations', 'images', 'audio', 'speech', 'models', 'proxy'] as const;
@@ -35,6 +40,7 @@ export const UPSTREAM_OUTCOMES = [
   'client_error',
 ] as const;
 export const TOKEN_TYPES = ['prompt', 'completion'] as const;
+export const STATUS_CLASS_LABELS = ['1xx', '2xx', '3xx', '4xx', '429', '5xx'] as const;
 export const RATE_LIMIT_SCOPES = ['key', 'user', 'login'] as const;
 export const RATE_LIMIT_KINDS = ['rpm', 'rph', 'rpd', 'tpm', 'login'] as const;
 export const BUDGET_SCOPES = ['key', 'user'] as const;
@@ -177,6 +183,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
     const metric = new Counter<T>({ name, help, labelNames, registers: [registry] });
     return labelNames.length ? guardLabelWrites(metric, new LabelGuard(labelNames, domains), COUNTER_WRITES) : metric;
   }
+  /** a counter with a `team` label, bounded to MAX_TEAM_LABELS values */
+  function teamCounter<T extends string>(name: string, help: string, labelNames: readonly T[], domains?: LabelDomains) {
+    const metric = new Counter<T>({ name, help, labelNames, registers: [registry] });
+    return guardLabelWrites(metric, new LabelGuard(labelNames, domains, MAX_TEAM_LABELS), COUNTER_WRITES);
+  }
   function gauge<T extends string>(name: string, help: string, labelNames: readonly T[]) {
     const metric = new Gauge<T>({ name, help, labelNames, registers: [registry] });
     return labelNames.length ? guardLabelWrites(metric, new LabelGuard(labelNames), GAUGE_WRITES) : metric;
@@ -239,6 +250,14 @@ export function createMetrics(opts: MetricsOptions = {}) {
       'service',
       'model',
     ]),
+    teamRequests: teamCounter(
+      'keywallet_team_requests_total',
+      "Gateway requests by the key's team (slug; none: no team) and status class (429 apart from 4xx).",
+      ['team', 'status_class'],
+      { status_class: STATUS_CLASS_LABELS },
+    ),
+    teamTokens: teamCounter('keywallet_team_tokens_total', "LLM tokens by the key's team and type.", ['team', 'type'], { type: TOKEN_TYPES }),
+    teamCostUsd: teamCounter('keywallet_team_cost_usd_total', "Cost charged in US dollars, by the key's team.", ['team']),
     rateLimited: counter(
       'keywallet_rate_limited_total',
       'Requests refused with 429 by a gateway rate limit, by scope and limit.',

@@ -19,6 +19,7 @@ const filters = {
   model: filterText.optional(),
   userId: z.guid().optional().describe('ignored for developers: they always see their own usage'),
   keyId: z.guid().optional(),
+  teamId: z.guid().optional().describe("the key's team at call time (events of keys in no team have none)"),
   status: z.enum(STATUS_CLASSES).optional().describe('status class of the answer the client got (429 apart from 4xx)'),
 };
 
@@ -33,6 +34,18 @@ export const usageQuery = z.object({
   ...filters,
   format: z.enum(['json', 'csv']).default('json'),
 });
+
+/** /teams/:id/usage: the team is in the path; the other filters as /analytics/usage. */
+export const teamUsageQuery = z.object({
+  ...range,
+  groupBy: z.enum(GROUP_BY).default('day').describe('providerKey: admins and analysts only'),
+  service: filters.service,
+  model: filters.model,
+  userId: z.guid().optional(),
+  keyId: filters.keyId,
+  status: filters.status,
+  format: z.enum(['json', 'csv']).default('json'),
+}).strict(); // a teamId here would be a second, conflicting team: refused rather than ignored
 
 export const timeseriesQuery = z.object({
   ...range,
@@ -52,8 +65,8 @@ const totals = z.object({
   avgLatencyMs: z.number().int().describe('total latency the client saw'),
 });
 const row = totals.extend({
-  group: z.string().nullable().describe('the day, service, model, id or status class; null where the events had none'),
-  label: z.string().nullable().describe("the user's email, the key's or wallet entry's name; the group otherwise"),
+  group: z.string().nullable().describe('the day, service, model, id or status class; null where the events had none (team: organisation level)'),
+  label: z.string().nullable().describe("the user's email, the key's, wallet entry's or team's name; the group otherwise"),
 });
 const scope = z.enum(['all', 'own']).describe('own: a developer, pinned to their own usage');
 
@@ -66,6 +79,15 @@ export const overviewResponse = z.object({
 });
 
 export const usageResponse = z.object({ from: z.string(), to: z.string(), groupBy: z.enum(GROUP_BY), scope, rows: z.array(row) });
+
+export const teamUsageResponse = z.object({
+  teamId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.enum(GROUP_BY),
+  totals,
+  rows: z.array(row),
+});
 
 export const timeseriesResponse = z.object({
   from: z.string().describe('first instant covered (start of the first bucket)'),

@@ -26,12 +26,13 @@ function scopeToCaller(ctx: AppContext, filter: UsageFilter): { filter: UsageFil
   return { filter: { ...filter, userId: user.id }, scope: 'own' };
 }
 
-const pick = (q: { service?: string; model?: string; userId?: string; keyId?: string; status?: UsageFilter['status'] }) => ({
+const pick = (q: { service?: string; model?: string; userId?: string; keyId?: string; status?: UsageFilter['status']; teamId?: string }) => ({
   service: q.service,
   model: q.model,
   userId: q.userId,
   keyId: q.keyId,
   status: q.status,
+  teamId: q.teamId,
 });
 
 export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
@@ -55,7 +56,7 @@ export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'get',
         path: '/analytics/usage',
-        summary: 'Usage grouped by day, service, model, key, user, provider key or status class; JSON or CSV (format=csv)',
+        summary: 'Usage grouped by day, service, model, key, user, provider key, status class or team; JSON or CSV (format=csv)',
         auth: 'jwt',
         permission: 'analytics:own',
         query: usageQuery,
@@ -77,7 +78,7 @@ export function analyticsRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'get',
         path: '/analytics/timeseries',
-        summary: 'Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key or status class',
+        summary: 'Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key, status class or team',
         auth: 'jwt',
         permission: 'analytics:own',
         query: timeseriesQuery,

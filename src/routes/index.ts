@@ -13,6 +13,7 @@ import { usersRoutes } from './users';
 import { auditRoutes } from './audit';
 import { plansRoutes } from './plans';
 import { teamsRoutes } from './teams';
+import { teamUsageRoutes } from './team-usage';
 import { creditsRoutes } from './credits';
 import { proxyRoutes } from './proxy';
 import { routingRoutes } from './routing';
@@ -36,6 +37,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     auditRoutes(deps, api),
     plansRoutes(deps, api),
     teamsRoutes(deps, api),
+    teamUsageRoutes(deps, api),
     creditsRoutes(deps, api),
     proxyRoutes(deps, api),
     routingRoutes(deps, api),

@@ -10,7 +10,7 @@ import { rangeBounds, UsageRange } from './range';
  * range needs hour precision or the status class is involved. A report over a year reads at most a few rows per
  * day and key. The HTTP routes and the CLI report both call these functions.
  */
-export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey', 'status'] as const;
+export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey', 'status', 'team'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface UsageFilter extends UsageRange {
@@ -19,6 +19,8 @@ export interface UsageFilter extends UsageRange {
   userId?: string;
   keyId?: string;
   status?: StatusClass;
+  /** the key's team at call time */
+  teamId?: string;
 }
 
 export type RollupTable = 'usage_daily' | 'usage_hourly';
@@ -42,7 +44,7 @@ export interface UsageTotals {
 export interface UsageRow extends UsageTotals {
   /** the day, service, model or id; null where the events had none (e.g. refused before a key was known) */
   group: string | null;
-  /** readable name: the user's email, the key's or wallet entry's name; the group itself otherwise */
+  /** readable name: the user's email, the key's, wallet entry's or team's name; the group itself otherwise */
   label: string | null;
 }
 
@@ -55,6 +57,8 @@ const GROUP_EXPR: Record<GroupBy, string> = {
   key: `nullif(gateway_key_id, '${NO_ID}')::text`,
   user: `nullif(user_id, '${NO_ID}')::text`,
   providerKey: `nullif(wallet_entry_id, '${NO_ID}')::text`,
+  // null: organisation level (a key in no team, and every event from before teams)
+  team: `nullif(team_id, '${NO_ID}')::text`,
 };
 
 export const SUMS =
@@ -83,6 +87,7 @@ export function scoped(db: Db, f: UsageFilter, table: RollupTable = rollupFor(f)
   if (f.model !== undefined) q.where('model', f.model);
   if (f.userId !== undefined) q.where('user_id', f.userId);
   if (f.keyId !== undefined) q.where('gateway_key_id', f.keyId);
+  if (f.teamId !== undefined) q.where('team_id', f.teamId);
   return q;
 }
 
@@ -129,7 +134,8 @@ export async function labelsFor(db: Db, groupBy: GroupBy, ids: string[]): Promis
     user: { table: 'users', column: 'email' },
     key: { table: 'gateway_keys', column: 'name' },
     providerKey: { table: 'wallet_entries', column: 'label' },
-  }[groupBy as 'user' | 'key' | 'providerKey'];
+    team: { table: 'teams', column: 'name' },
+  }[groupBy as 'user' | 'key' | 'providerKey' | 'team'];
   if (!source || !ids.length) return new Map();
   const rows = (await db(source.table).whereIn('id', ids).select('id', `${source.column} as label`)) as {
     id: string;

@@ -11,7 +11,7 @@ export function encodeEvent(e: UsageEvent): string {
   return JSON.stringify([
     VERSION, e.id, e.ts, e.requestId, e.gatewayKeyId, e.userId, e.walletEntryId, e.surface, e.service, e.model,
     e.status, e.errorCode, e.latencyMs, e.upstreamLatencyMs, e.promptTokens, e.completionTokens, e.costMicros,
-    e.estimated ? 1 : 0, e.stream ? 1 : 0, e.attempts, e.priceVersion ?? null,
+    e.estimated ? 1 : 0, e.stream ? 1 : 0, e.attempts, e.priceVersion ?? null, e.teamId ?? null,
   ]);
 }
 
@@ -25,8 +25,9 @@ export function decodeEvent(line: string): UsageEvent | null {
   } catch {
     return null;
   }
-  // 20 fields before the price version was added: a spool or stream written by an older build still replays
-  if (!Array.isArray(a) || (a.length !== 20 && a.length !== 21) || a[0] !== VERSION || typeof a[1] !== 'string' || typeof a[2] !== 'number') return null;
+  // 20 fields before the price version was added, 21 before the team: a spool or stream written by an older build
+  // still replays (its events are organisation level)
+  if (!Array.isArray(a) || a.length < 20 || a.length > 22 || a[0] !== VERSION || typeof a[1] !== 'string' || typeof a[2] !== 'number') return null;
   return {
     id: a[1],
     ts: a[2],
@@ -48,5 +49,6 @@ export function decodeEvent(line: string): UsageEvent | null {
     stream: a[18] === 1,
     attempts: num(a[19]),
     ...(typeof a[20] === 'number' ? { priceVersion: a[20] } : {}),
+    ...(typeof a[21] === 'string' ? { teamId: a[21] } : {}),
   };
 }

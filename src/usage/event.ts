@@ -36,6 +36,8 @@ export interface UsageEvent {
   attempts: number;
   /** the price table version the cost was worked out with (null: nothing was priced) */
   priceVersion?: number | null;
+  /** the key's team at call time (null or absent: organisation level, as every event before teams) */
+  teamId?: string | null;
 }
 
 /** usage_daily stores "none" as these sentinels, because they are part of its primary key. */
@@ -64,6 +66,7 @@ export interface UsageEventRow {
   stream: boolean;
   attempts: number;
   price_version: number | null;
+  team_id: string | null;
 }
 
 export function toEventRow(e: UsageEvent): UsageEventRow {
@@ -89,6 +92,7 @@ export function toEventRow(e: UsageEvent): UsageEventRow {
     stream: e.stream,
     attempts: Math.round(e.attempts),
     price_version: e.priceVersion ?? null,
+    team_id: e.teamId ?? null,
   };
 }
 
@@ -113,4 +117,5 @@ export const USAGE_EVENT_COLUMNS = [
   'stream',
   'attempts',
   'price_version',
+  'team_id',
 ] as const satisfies readonly (keyof UsageEventRow)[];

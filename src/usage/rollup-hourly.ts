@@ -26,13 +26,15 @@ export interface HourlyRollup extends UsageSums {
   service: string;
   model: string;
   status_class: StatusClass;
+  /** the key's team at call time; NO_ID: organisation level */
+  team_id: string;
   /** events that reached an upstream (have an upstream latency) */
   upstream_requests: number;
   /** Σ (latency − upstream latency) over those events: the time the gateway added, earlier failed attempts included */
   added_latency_ms_sum: number;
 }
 
-const KEY_COLUMNS = ['hour', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model', 'status_class'] as const;
+const KEY_COLUMNS = ['hour', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model', 'status_class', 'team_id'] as const;
 const SUM_COLUMNS = [
   'requests',
   'errors',
@@ -44,7 +46,7 @@ const SUM_COLUMNS = [
   'added_latency_ms_sum',
 ] as const;
 const COLUMNS = [...KEY_COLUMNS, ...SUM_COLUMNS];
-const TYPES = ['timestamptz', 'uuid', 'uuid', 'uuid', 'text', 'text', 'text', ...SUM_COLUMNS.map(() => 'int8')];
+const TYPES = ['timestamptz', 'uuid', 'uuid', 'uuid', 'text', 'text', 'text', 'uuid', ...SUM_COLUMNS.map(() => 'int8')];
 const UPSERT_HOURLY = `insert into usage_hourly (${COLUMNS.join(', ')})
   select * from unnest(${TYPES.map((t) => `?::${t}[]`).join(', ')})
   on conflict (${KEY_COLUMNS.join(', ')}) do update set
@@ -61,7 +63,8 @@ export function rollUpHourly(rows: readonly UsageEventRow[]): HourlyRollup[] {
     const service = r.service ?? NO_NAME;
     const model = r.model ?? NO_NAME;
     const cls = statusClass(r.status);
-    const key = `${hour}\u0000${gatewayKeyId}\u0000${userId}\u0000${walletEntryId}\u0000${service}\u0000${model}\u0000${cls}`;
+    const teamId = r.team_id?.toLowerCase() ?? NO_ID;
+    const key = `${hour}\u0000${gatewayKeyId}\u0000${userId}\u0000${walletEntryId}\u0000${service}\u0000${model}\u0000${cls}\u0000${teamId}`;
     let sum = byKey.get(key);
     if (!sum) {
       sum = {
@@ -72,6 +75,7 @@ export function rollUpHourly(rows: readonly UsageEventRow[]): HourlyRollup[] {
         service,
         model,
         status_class: cls,
+        team_id: teamId,
         requests: 0,
         errors: 0,
         prompt_tokens: 0,

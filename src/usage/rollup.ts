@@ -10,7 +10,7 @@ export interface UsageSums {
   latency_ms_sum: number;
 }
 
-/** One usage_daily row: the day (UTC) × key × user × wallet entry × service × model totals. */
+/** One usage_daily row: the day (UTC) × key × user × wallet entry × service × model × team totals. */
 export interface DailyRollup extends UsageSums {
   day: string; // YYYY-MM-DD
   gateway_key_id: string;
@@ -18,9 +18,11 @@ export interface DailyRollup extends UsageSums {
   wallet_entry_id: string;
   service: string;
   model: string;
+  /** the key's team at call time; NO_ID: organisation level */
+  team_id: string;
 }
 
-export const ROLLUP_KEY_COLUMNS = ['day', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model'] as const;
+export const ROLLUP_KEY_COLUMNS = ['day', 'gateway_key_id', 'user_id', 'wallet_entry_id', 'service', 'model', 'team_id'] as const;
 export const ROLLUP_SUM_COLUMNS = [
   'requests',
   'errors',
@@ -48,7 +50,8 @@ export function rollUpEvents(rows: readonly UsageEventRow[]): DailyRollup[] {
     const walletEntryId = r.wallet_entry_id?.toLowerCase() ?? NO_ID;
     const service = r.service ?? NO_NAME;
     const model = r.model ?? NO_NAME;
-    const key = `${day}\u0000${gatewayKeyId}\u0000${userId}\u0000${walletEntryId}\u0000${service}\u0000${model}`;
+    const teamId = r.team_id?.toLowerCase() ?? NO_ID;
+    const key = `${day}\u0000${gatewayKeyId}\u0000${userId}\u0000${walletEntryId}\u0000${service}\u0000${model}\u0000${teamId}`;
     let sum = byKey.get(key);
     if (!sum) {
       sum = {
@@ -58,6 +61,7 @@ export function rollUpEvents(rows: readonly UsageEventRow[]): DailyRollup[] {
         wallet_entry_id: walletEntryId,
         service,
         model,
+        team_id: teamId,
         requests: 0,
         errors: 0,
         prompt_tokens: 0,

@@ -8,6 +8,7 @@ const GROUP_TITLES: Record<GroupBy, string> = {
   user: 'USER',
   providerKey: 'PROVIDER KEY',
   status: 'STATUS',
+  team: 'TEAM',
 };
 
 const count = (n: number) => n.toLocaleString('en-US');

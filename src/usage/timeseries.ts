@@ -8,7 +8,7 @@ import type { UsageSums } from './rollup';
  * Usage over time for the console's charts: one series per group (the top N by cost, then requests, the rest
  * summed into one "other" series), a point per bucket, empty buckets as zeros, so every series has the same x axis.
  */
-export const SERIES_GROUP_BY = ['service', 'model', 'user', 'key', 'providerKey', 'status'] as const;
+export const SERIES_GROUP_BY = ['service', 'model', 'user', 'key', 'providerKey', 'status', 'team'] as const;
 export type SeriesGroupBy = (typeof SERIES_GROUP_BY)[number];
 export type Bucket = 'hour' | 'day';
 
@@ -40,6 +40,7 @@ const RAW_GROUP: Record<SeriesGroupBy, string> = {
   key: 'gateway_key_id::text',
   providerKey: 'wallet_entry_id::text',
   status: 'status_class',
+  team: 'team_id::text',
 };
 const ADDED_SUMS = 'coalesce(sum(upstream_requests), 0) as upstream_requests, coalesce(sum(added_latency_ms_sum), 0) as added_latency_ms_sum';
 

@@ -50,6 +50,13 @@ describe('usage spool', () => {
     expect(decodeEvent(encodeEvent(priced))).toEqual(priced);
     // a line written before the price version existed (20 fields) still decodes
     expect(decodeEvent(JSON.stringify(JSON.parse(encodeEvent(e)).slice(0, 20)))).toEqual(e);
+    // the key's team rides along; a line from before teams (21 fields) decodes as organisation level
+    const teamed = { ...priced, teamId: '5f0c6a8e-1b2d-4c3e-8f9a-0b1c2d3e4f5a' };
+    expect(decodeEvent(encodeEvent(teamed))).toEqual(teamed);
+    const before = decodeEvent(JSON.stringify(JSON.parse(encodeEvent(teamed)).slice(0, 21)));
+    expect(before).toEqual(priced);
+    expect(before).not.toHaveProperty('teamId');
+    expect(decodeEvent(JSON.stringify([...JSON.parse(encodeEvent(teamed)), 'extra']))).toBeNull();
     expect(decodeEvent('{"not":"an event"}')).toBeNull();
     expect(decodeEvent(encodeEvent(e).slice(0, 40))).toBeNull();
   });

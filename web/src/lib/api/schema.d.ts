@@ -47,9 +47,9 @@ export interface paths {
                                     /** @description credits; 1 credit = 1 USD */
                                     costUsd: number;
                                     errors: number;
-                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
                                     group: string | null;
-                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
                                     label: string | null;
                                     promptTokens: number;
                                     requests: number;
@@ -62,9 +62,9 @@ export interface paths {
                                     /** @description credits; 1 credit = 1 USD */
                                     costUsd: number;
                                     errors: number;
-                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
                                     group: string | null;
-                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
                                     label: string | null;
                                     promptTokens: number;
                                     requests: number;
@@ -77,9 +77,9 @@ export interface paths {
                                     /** @description credits; 1 credit = 1 USD */
                                     costUsd: number;
                                     errors: number;
-                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
                                     group: string | null;
-                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
                                     label: string | null;
                                     promptTokens: number;
                                     requests: number;
@@ -92,9 +92,9 @@ export interface paths {
                                     /** @description credits; 1 credit = 1 USD */
                                     costUsd: number;
                                     errors: number;
-                                    /** @description the day, service, model, id or status class; null where the events had none */
+                                    /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
                                     group: string | null;
-                                    /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                    /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
                                     label: string | null;
                                     promptTokens: number;
                                     requests: number;
@@ -142,17 +142,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key or status class */
+        /** Usage over time, hourly or daily, optionally one series per service, model, user, key, provider key, status class or team */
         get: {
             parameters: {
                 query?: {
                     bucket?: "hour" | "day";
                     from?: string;
-                    groupBy?: "service" | "model" | "user" | "key" | "providerKey" | "status";
+                    groupBy?: "service" | "model" | "user" | "key" | "providerKey" | "status" | "team";
                     keyId?: string;
                     model?: string;
                     service?: string;
                     status?: "429" | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
+                    teamId?: string;
                     to?: string;
                     top?: number;
                     userId?: string;
@@ -175,7 +176,7 @@ export interface paths {
                             /** @description first instant covered (start of the first bucket) */
                             from: string;
                             /** @enum {string|null} */
-                            groupBy: "service" | "model" | "user" | "key" | "providerKey" | "status" | null;
+                            groupBy: "service" | "model" | "user" | "key" | "providerKey" | "status" | "team" | null;
                             /**
                              * @description own: a developer, pinned to their own usage
                              * @enum {string}
@@ -243,17 +244,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Usage grouped by day, service, model, key, user, provider key or status class; JSON or CSV (format=csv) */
+        /** Usage grouped by day, service, model, key, user, provider key, status class or team; JSON or CSV (format=csv) */
         get: {
             parameters: {
                 query?: {
                     format?: "json" | "csv";
                     from?: string;
-                    groupBy?: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status";
+                    groupBy?: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status" | "team";
                     keyId?: string;
                     model?: string;
                     service?: string;
                     status?: "429" | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
+                    teamId?: string;
                     to?: string;
                     userId?: string;
                 };
@@ -272,7 +274,7 @@ export interface paths {
                         "application/json": {
                             from: string;
                             /** @enum {string} */
-                            groupBy: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status";
+                            groupBy: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status" | "team";
                             rows: {
                                 /** @description total latency the client saw */
                                 avgLatencyMs: number;
@@ -281,9 +283,9 @@ export interface paths {
                                 /** @description credits; 1 credit = 1 USD */
                                 costUsd: number;
                                 errors: number;
-                                /** @description the day, service, model, id or status class; null where the events had none */
+                                /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
                                 group: string | null;
-                                /** @description the user's email, the key's or wallet entry's name; the group otherwise */
+                                /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
                                 label: string | null;
                                 promptTokens: number;
                                 requests: number;
@@ -2497,6 +2499,95 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/teams/{id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A team's usage (calls made with its keys), grouped like /analytics/usage; JSON or CSV. Admins, analysts, or a team admin of that team */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "json" | "csv";
+                    from?: string;
+                    groupBy?: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status" | "team";
+                    keyId?: string;
+                    model?: string;
+                    service?: string;
+                    status?: "429" | "1xx" | "2xx" | "3xx" | "4xx" | "5xx";
+                    to?: string;
+                    userId?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            from: string;
+                            /** @enum {string} */
+                            groupBy: "day" | "service" | "model" | "key" | "user" | "providerKey" | "status" | "team";
+                            rows: {
+                                /** @description total latency the client saw */
+                                avgLatencyMs: number;
+                                completionTokens: number;
+                                costMicros: number;
+                                /** @description credits; 1 credit = 1 USD */
+                                costUsd: number;
+                                errors: number;
+                                /** @description the day, service, model, id or status class; null where the events had none (team: organisation level) */
+                                group: string | null;
+                                /** @description the user's email, the key's, wallet entry's or team's name; the group otherwise */
+                                label: string | null;
+                                promptTokens: number;
+                                requests: number;
+                            }[];
+                            teamId: string;
+                            to: string;
+                            totals: {
+                                /** @description total latency the client saw */
+                                avgLatencyMs: number;
+                                completionTokens: number;
+                                costMicros: number;
+                                /** @description credits; 1 credit = 1 USD */
+                                costUsd: number;
+                                errors: number;
+                                promptTokens: number;
+                                requests: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/users": {
