@@ -10,6 +10,7 @@ import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
 import * as m011 from './011_price_rates';
 import * as m013 from './013_team_attribution_pools';
+import * as m015 from './015_webhooks_alerts';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
 const migrations: Record<string, Knex.Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010_teams': m010,
   '011_price_rates': m011,
   '013_team_attribution_pools': m013,
+  '015_webhooks_alerts': m015,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

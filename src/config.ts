@@ -3,6 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { parseTrustProxy, TrustProxy } from './http/client-ip';
+import { parseThresholds } from './alerts/thresholds';
 
 /** The only place that reads process.env. Everything else receives a Config. */
 
@@ -57,6 +58,11 @@ const envSchema = z.object({
   ANTHROPIC_VERSION: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).default('2023-06-01'),
   UPLOAD_LIMIT_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(25 * 1024 * 1024),
   MAX_REQUEST_BODY_MB: z.coerce.number().int().min(1).max(1024).default(50),
+  ALERT_THRESHOLDS: z.string().default('50,80,100'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
+  WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -94,6 +100,8 @@ export interface Config {
   usageRetentionDays: number;
   /** the usage ledger's durable logs (usage/spool.ts, usage/stream.ts): bounds, fsync period, claim idle, close deadline */
   usageLedger: { spoolMaxEvents: number; streamMaxEvents: number; spoolFsyncMs: number; claimIdleMs: number; closeTimeoutMs: number };
+  /** budget alert thresholds (percent) and webhook delivery: timeout per attempt, attempts, backoff base, poll period */
+  alerts: { thresholds: number[]; webhookTimeoutMs: number; webhookMaxAttempts: number; webhookRetryBaseMs: number; webhookPollMs: number };
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
   warnings: string[];
 }
@@ -119,6 +127,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     trustProxy = parseTrustProxy(e.TRUST_PROXY);
   } catch (err) {
     throw new ConfigError('TRUST_PROXY', (err as Error).message);
+  }
+  let thresholds: number[];
+  try {
+    thresholds = parseThresholds(e.ALERT_THRESHOLDS);
+  } catch (err) {
+    throw new ConfigError('ALERT_THRESHOLDS', (err as Error).message);
   }
   let masterKeys = e.KEYWALLET_MASTER_KEYS;
   let jwtSecret = e.JWT_SECRET;
@@ -173,6 +187,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       spoolFsyncMs: e.USAGE_SPOOL_FSYNC_MS,
       claimIdleMs: e.USAGE_CLAIM_IDLE_MS,
       closeTimeoutMs: e.USAGE_CLOSE_TIMEOUT_MS,
+    },
+    alerts: {
+      thresholds,
+      webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      webhookMaxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      webhookPollMs: e.WEBHOOK_POLL_MS,
     },
     warnings,
   };

@@ -24,6 +24,10 @@ import { parseMasterKeys } from './wallet/crypto';
 import { bindAuditKeys, deriveAuditKeys } from './audit/chain';
 import { sealUnkeyedAuditRows } from './audit/audit';
 import { AuditCheckpointer } from './audit/checkpoint';
+import type { BudgetObserver } from './alerts/types';
+import type { AlertService } from './alerts/service';
+import { createAlerts } from './alerts/create';
+import type { WebhookDeliverer } from './webhooks/deliverer';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -50,6 +54,12 @@ export interface Deps {
   llm: LlmCatalog;
   /** the web console's server-side cookie sessions and their CSRF tokens (auth/console-sessions.ts) */
   consoleSessions: ConsoleSessions;
+  /** budget alerts and wallet events: fired once per period across nodes, to webhooks, the audit log and a metric (alerts/service.ts) */
+  alerts: AlertService;
+  /** where budgets report their levels after a call settles: the alert service (alerts/types.ts) */
+  budgetObserver: BudgetObserver;
+  /** signed webhook deliveries with retries, claimed by one node at a time (webhooks/deliverer.ts) */
+  webhooks: WebhookDeliverer;
   /** published checkpoints (count + head hash) of the keyed audit chain: log line, gauge, GET /audit/head */
   audit: AuditCheckpointer;
   /** this process's hold on DATA_DIR (the embedded database, the usage spool): one process at a time (store/data-dir-lock.ts) */
@@ -121,11 +131,14 @@ async function buildDeps(config: Config, overrides: DepsOverrides, embeddedDir: 
   if (lock) deps.closers.push(async () => lock.release());
   deps.closers.push(() => db.destroy(), () => kv.close());
   // capability services: construct each here, in dependency order, one or two lines each
+  // alerts first: the wallet, the router and the budgets report to it
+  ({ alerts: deps.alerts, deliverer: deps.webhooks } = createAlerts(deps, { deliver: (overrides.lockHolder?.kind ?? 'gateway') === 'gateway' }));
+  deps.budgetObserver = deps.alerts;
   deps.services = await ServiceRegistry.start(deps);
-  deps.wallet = await WalletService.start(deps);
+  deps.wallet = await WalletService.start({ ...deps, walletEvents: deps.alerts });
   // the request path's one Redis outage guard (timeout, circuit, per-node fallback), shared by limits and routing
   const counters = new ResilientCounters(kv, logger);
-  deps.router = await createRouter({ ...deps, counters });
+  deps.router = await createRouter({ ...deps, counters, walletEvents: deps.alerts });
   deps.llm = await LlmCatalog.start(deps);
   deps.limits = await createLimitService(deps, undefined, counters);
   deps.closers.push(() => deps.limits.close());

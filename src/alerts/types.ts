@@ -17,6 +17,8 @@ export interface BudgetUsageSample {
   budgetMicros: number;
   /** the team the budget belongs to, when there is one (for routing the alert to that team's webhooks) */
   teamId?: string | null;
+  /** this budget's own alert thresholds in percent, when it has some; otherwise ALERT_THRESHOLDS (default 50, 80, 100) */
+  thresholds?: readonly number[];
 }
 
 export interface BudgetObserver {

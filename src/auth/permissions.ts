@@ -21,12 +21,13 @@ export type Permission =
   | 'routing:explain'
   | 'credits:write'
   | 'system:read'
-  | 'teams:write'; // create, change and delete any team, its ceilings and budget (team admins manage members only)
+  | 'teams:write' // create, change and delete any team, its ceilings and budget (team admins manage members only)
+  | 'webhooks:write'; // every webhook, org-wide ones included (team admins manage their own team's webhooks only)
 
 const ALL: Permission[] = [
   'users:read', 'users:write', 'keys:own', 'keys:any', 'wallet:read', 'wallet:write', 'services:read',
   'services:write', 'plans:read', 'plans:write', 'models:read', 'models:write', 'analytics:own',
-  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read', 'teams:write',
+  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read', 'teams:write', 'webhooks:write',
 ];
 
 export const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {

@@ -44,6 +44,9 @@ export const STATUS_CLASS_LABELS = ['1xx', '2xx', '3xx', '4xx', '429', '5xx'] as
 export const RATE_LIMIT_SCOPES = ['key', 'user', 'login'] as const;
 export const RATE_LIMIT_KINDS = ['rpm', 'rph', 'rpd', 'tpm', 'login'] as const;
 export const BUDGET_SCOPES = ['key', 'user'] as const;
+export const ALERT_KINDS = ['budget.threshold', 'wallet.entry_invalid', 'wallet.quota_threshold', 'wallet.free_tier_exhausted'] as const;
+export const ALERT_SCOPES = ['key', 'user', 'member', 'team', 'org', 'wallet_entry'] as const;
+export const WEBHOOK_OUTCOMES = ['succeeded', 'retry', 'failed'] as const;
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /** Buckets for whole requests through a proxy: sub-millisecond management calls up to long generations. */
@@ -296,6 +299,20 @@ export function createMetrics(opts: MetricsOptions = {}) {
       'keywallet_usage_events_dropped_total',
       'Usage events lost (queue full or write failed for good).',
       [],
+    ),
+    /** threshold is a percentage from a short configured list; never a user, key or team id */
+    alertsFired: counter(
+      'keywallet_alerts_fired_total',
+      'Alerts fired (once per period per threshold across all nodes), by kind, budget scope and threshold percent.',
+      ['kind', 'scope', 'threshold'],
+      { kind: ALERT_KINDS, scope: ALERT_SCOPES },
+    ),
+    alertsDropped: counter('keywallet_alerts_dropped_total', 'Alert samples dropped because the alert queue was full.', []),
+    webhookDeliveries: counter(
+      'keywallet_webhook_delivery_attempts_total',
+      'Webhook delivery attempts by outcome (retry: another attempt is scheduled; failed: given up).',
+      ['outcome'],
+      { outcome: WEBHOOK_OUTCOMES },
     ),
     auditRows: gauge(
       'keywallet_audit_rows',

@@ -14,6 +14,7 @@ import { auditRoutes } from './audit';
 import { plansRoutes } from './plans';
 import { teamsRoutes } from './teams';
 import { teamUsageRoutes } from './team-usage';
+import { webhooksRoutes } from './webhooks';
 import { creditsRoutes } from './credits';
 import { proxyRoutes } from './proxy';
 import { routingRoutes } from './routing';
@@ -38,6 +39,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     plansRoutes(deps, api),
     teamsRoutes(deps, api),
     teamUsageRoutes(deps, api),
+    webhooksRoutes(deps, api),
     creditsRoutes(deps, api),
     proxyRoutes(deps, api),
     routingRoutes(deps, api),

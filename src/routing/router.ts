@@ -16,6 +16,7 @@ import { Quota, quotaCounter } from './quota';
 import { quotaToApi } from '../wallet/presenter';
 import type { AttemptContext, AttemptOutcome, AttemptRecord, Explanation, RouteRequest, RouteResult, WalletEntryView } from './router-types';
 import { cooldownFor, exhaustedFor, type HeaderBag } from './upstream-signals';
+import { reportQuotaUse, type WalletEventObserver } from '../alerts/wallet-events';
 
 export type * from './router-types';
 
@@ -44,6 +45,8 @@ export interface RouterDeps {
   /** used when a service has no timeout of its own */
   defaultTimeoutMs: number;
   random?: () => number;
+  /** told when an entry's quota is 90 % used or a free tier is used up (the alert service; it queues) */
+  walletEvents?: WalletEventObserver;
 }
 
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -282,6 +285,7 @@ export class Router {
     }
     this.quotaUse.note(entry.id, entry.quota, taken.used, nowMs);
     if (taken.ok) this.book.quotaRemaining(entry, taken.used, entry.quota.limit);
+    reportQuotaUse(this.deps.walletEvents, entry, taken.used, taken.ok, nowMs);
     return taken.ok ? kv : null;
   }
 

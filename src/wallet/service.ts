@@ -23,12 +23,16 @@ import {
   WalletEntry,
 } from './repository';
 import type { CreateEntryInput, ReactivateInput, UpdateEntryInput } from './schemas';
+import type { WalletEventObserver } from '../alerts/wallet-events';
 
 export const WALLET_CHANNEL = 'wallet:changed';
 const SYSTEM: AuditActor = { type: 'system' };
 const MAX_STALENESS_MS = 30_000;
 
-export type WalletServiceDeps = Pick<Deps, 'db' | 'kv' | 'logger' | 'clock' | 'metrics' | 'config' | 'services'>;
+export type WalletServiceDeps = Pick<Deps, 'db' | 'kv' | 'logger' | 'clock' | 'metrics' | 'config' | 'services'> & {
+  /** told when an entry turns invalid (the alert service) */
+  walletEvents?: WalletEventObserver;
+};
 
 /**
  * The wallet: provider secrets sealed at rest, every mutation audited in its own transaction (presented
@@ -173,6 +177,14 @@ export class WalletService {
     if (!entry) return false;
     this.deps.logger.warn({ alert: 'wallet_entry_invalid', entryId: id, service: entry.service, reason: why }, 'wallet entry marked invalid');
     this.deps.metrics.walletEntryUp.labels(id, entry.service).set(0);
+    // one alert per transition: the row lock above lets exactly one node (one call) make it
+    this.deps.walletEvents?.walletEvent({
+      kind: 'wallet.entry_invalid',
+      entryId: id,
+      period: now.toISOString(),
+      threshold: 0,
+      data: { entryId: id, service: entry.service, label: entry.label, tier: entry.tier, reason: why, invalidAt: now.toISOString() },
+    });
     await this.changed(id);
     return true;
   }

@@ -56,9 +56,16 @@ const OWNER_CHECKED_ROUTES = [
   'post /teams/{id}/members',
   'patch /teams/{id}/members/{userId}',
   'delete /teams/{id}/members/{userId}',
+  // webhooks: admins (webhooks:write) reach all; a team admin only their own team's (webhooks/service.ts)
+  'get /webhooks/{id}',
+  'patch /webhooks/{id}',
+  'delete /webhooks/{id}',
+  'post /webhooks/{id}/secret',
+  'post /webhooks/{id}/test',
+  'get /webhooks/{id}/deliveries',
 ];
-/** Lists every authenticated user may read, scoped in the handler to what is theirs (their own teams). */
-const CALLER_SCOPED_ROUTES = ['get /teams'];
+/** Routes every authenticated user may call, scoped in the handler to what is theirs (their own teams). */
+const CALLER_SCOPED_ROUTES = ['get /teams', 'get /webhooks', 'post /webhooks'];
 
 const UUID = '6b1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
 const concrete = (path: string, id = UUID) => path.replace(/\{[A-Za-z_]+\}/g, id);
@@ -133,7 +140,11 @@ describe(`security suite over every secured route (${TEST_BACKEND})`, () => {
       const route = jwtRoutes().find((r) => `${r.method} ${r.path}` === name);
       if (!route) continue;
       // a well-formed body, so the refusal under test is the ownership check, not validation
-      const body = route.method === 'post' && route.path.startsWith('/teams/') ? { userId: adminId, role: 'member' } : route.path.startsWith('/teams/') ? { role: 'member' } : {};
+      const body =
+        route.method === 'post' && route.path.startsWith('/teams/') ? { userId: adminId, role: 'member' }
+        : route.path.startsWith('/teams/') ? { role: 'member' }
+        : route.path.startsWith('/webhooks/') ? { enabled: true }
+        : {};
       const res = await call(route, { authorization: `Bearer ${tokens.developer}` }, concrete(route.path, adminId), body);
       expectManagementError(res, 403, 'forbidden', `developer on ${name}`);
     }

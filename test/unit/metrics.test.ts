@@ -20,6 +20,9 @@ const CONTRACT_NAMES = [
   'keywallet_usage_events_written_total',
   'keywallet_usage_events_dropped_total',
   'keywallet_audit_rows',
+  'keywallet_alerts_fired_total',
+  'keywallet_alerts_dropped_total',
+  'keywallet_webhook_delivery_attempts_total',
 ];
 
 async function seriesOf(metrics: ReturnType<typeof createMetrics>, name: string) {
