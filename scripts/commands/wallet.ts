@@ -76,9 +76,9 @@ export function registerWalletCommands(program: Command, withDeps: WithDeps): vo
         const batchSize = Number(opts.batchSize);
         if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('--batch-size must be a whole number from 1 to 1000');
         const result = await rewrapWallet(deps, { batchSize, actor: CLI_ACTOR });
-        process.stdout.write(`key version ${result.keyVersion}: ${result.rewrapped} rewrapped in ${result.batches} batch(es), ${result.failed} failed\n`);
+        process.stdout.write(`key version ${result.keyVersion}: ${result.rewrapped} rewrapped in ${result.batches} batch(es), ${result.failed} failed; webhook secrets: ${result.webhooks.rewrapped} rewrapped, ${result.webhooks.failed} failed\n`);
         for (const id of result.failedIds) process.stdout.write(`  could not open ${id}\n`);
-        if (result.failed > 0) process.exitCode = 1;
+        if (result.failed > 0 || result.webhooks.failed > 0) process.exitCode = 1;
       }),
     );
 }

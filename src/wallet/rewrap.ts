@@ -1,6 +1,7 @@
 import type { Deps } from '../deps';
 import { AuditActor, recordAudit } from '../audit/audit';
 import { rowToEntry, WalletEntryRow } from './repository';
+import { rewrapSigningSecrets } from '../webhooks/store';
 
 export interface RewrapResult {
   /** the master-key version every entry is now sealed under */
@@ -10,6 +11,8 @@ export interface RewrapResult {
   failed: number;
   failedIds: string[];
   batches: number;
+  /** webhook signing secrets (sealed with the same master keys) re-sealed too */
+  webhooks: { rewrapped: number; failed: number; failedIds: string[] };
 }
 
 export interface RewrapOptions {
@@ -29,7 +32,7 @@ export async function rewrapWallet(deps: Pick<Deps, 'db' | 'wallet' | 'logger' |
   const keyVersion = sealer.currentVersion;
   const batchSize = Math.max(1, Math.min(opts.batchSize ?? 100, 1000));
   const actor = opts.actor ?? { type: 'system' };
-  const result: RewrapResult = { keyVersion, rewrapped: 0, failed: 0, failedIds: [], batches: 0 };
+  const result: RewrapResult = { keyVersion, rewrapped: 0, failed: 0, failedIds: [], batches: 0, webhooks: { rewrapped: 0, failed: 0, failedIds: [] } };
   // Keyset pagination: a row that fails to open is not selected again in this run.
   let afterId: string | null = null;
 
@@ -77,5 +80,9 @@ export async function rewrapWallet(deps: Pick<Deps, 'db' | 'wallet' | 'logger' |
     afterId = batch.lastId;
     await wallet.announce(batch.done);
   }
+  result.webhooks = await rewrapSigningSecrets(db, sealer, new Date(deps.clock.now()), (trx, counts) =>
+    recordAudit(trx, actor, { action: 'webhook.rewrap', targetType: 'webhook', targetId: null, after: { keyVersion, ...counts } }, new Date(deps.clock.now())),
+  );
+  if (result.webhooks.failed) logger.error({ failedIds: result.webhooks.failedIds }, 'rewrap: webhook signing secrets could not be opened');
   return result;
 }

@@ -142,3 +142,28 @@ export async function insertDeliveries(
   }));
   return (await trx('webhook_deliveries').insert(rows).onConflict(['webhook_id', 'event_id']).ignore().returning('*')) as DeliveryRow[];
 }
+
+/**
+ * Re-seals every webhook signing secret not under the current master-key version (part of `keywallet wallet
+ * rewrap`): after it reports nothing failed, older versions can be removed without breaking a webhook's signature.
+ */
+export async function rewrapSigningSecrets(db: Knex, sealer: Sealer, now: Date, audit: (trx: Knex.Transaction, counts: { rewrapped: number; failed: number }) => Promise<void>) {
+  return db.transaction(async (trx) => {
+    const rows = (await trx<WebhookRow>('webhooks').whereNot('secret_key_version', sealer.currentVersion).forUpdate().skipLocked()) as WebhookRow[];
+    const result = { rewrapped: 0, failed: 0, failedIds: [] as string[] };
+    for (const row of rows) {
+      let secret: string;
+      try {
+        secret = openSigningSecret(sealer, row);
+      } catch {
+        result.failed++;
+        result.failedIds.push(row.id);
+        continue;
+      }
+      await trx('webhooks').where({ id: row.id }).update({ ...sealSigningSecret(sealer, row.id, secret), updated_at: now });
+      result.rewrapped++;
+    }
+    if (rows.length) await audit(trx, { rewrapped: result.rewrapped, failed: result.failed });
+    return result;
+  });
+}

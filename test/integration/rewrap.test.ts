@@ -8,6 +8,7 @@ import { generateMasterKey } from '../../src/wallet/crypto';
 import { rewrapWallet } from '../../src/wallet/rewrap';
 import { WalletEntryUnusable } from '../../src/wallet/opener';
 import { registerWalletCommands } from '../../scripts/commands/wallet';
+import { openSigningSecret } from '../../src/webhooks/store';
 
 describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
   let gw: TestGateway;
@@ -42,14 +43,21 @@ describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
     await gw.close();
   });
 
+  let webhookSecret: string;
+  let webhookId: string;
+
   it('re-seals every version-1 entry under version 2 in bounded batches, one audit row of counts per batch', async () => {
     await addEntries(gw, 7);
+    const hook = await gw.request('/webhooks', { method: 'POST', token: admin, body: { url: 'https://93.184.216.34/hook', enabled: false } });
+    expect(hook.status).toBe(201);
+    [webhookId, webhookSecret] = [hook.body.id, hook.body.secret];
     expect(await versions()).toEqual([1, 1, 1, 1, 1, 1, 1]);
     const before = await gw.deps.db('wallet_entries').select('id', 'ciphertext', 'fingerprint');
 
     const result = await rewrapWallet(v2Node.deps, { batchSize: 3 });
-    expect(result).toEqual({ keyVersion: 2, rewrapped: 7, failed: 0, failedIds: [], batches: 3 });
+    expect(result).toEqual({ keyVersion: 2, rewrapped: 7, failed: 0, failedIds: [], batches: 3, webhooks: { rewrapped: 1, failed: 0, failedIds: [] } });
     expect(await versions()).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    expect(await gw.deps.db('webhooks').where({ id: webhookId }).pluck('secret_key_version')).toEqual([2]);
     const after = await gw.deps.db('wallet_entries').select('id', 'ciphertext', 'fingerprint');
     for (const row of after) {
       const old = before.find((b) => b.id === row.id)!;
@@ -66,7 +74,7 @@ describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
   });
 
   it('is idempotent: a second run finds nothing to do', async () => {
-    expect(await rewrapWallet(v2Node.deps, { batchSize: 3 })).toEqual({ keyVersion: 2, rewrapped: 0, failed: 0, failedIds: [], batches: 0 });
+    expect(await rewrapWallet(v2Node.deps, { batchSize: 3 })).toEqual({ keyVersion: 2, rewrapped: 0, failed: 0, failedIds: [], batches: 0, webhooks: { rewrapped: 0, failed: 0, failedIds: [] } });
   });
 
   it('picks up where an interrupted run stopped', async () => {
@@ -88,7 +96,7 @@ describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
     } finally {
       write.mockRestore();
     }
-    expect(out.join('')).toBe('key version 2: 3 rewrapped in 2 batch(es), 0 failed\n');
+    expect(out.join('')).toBe('key version 2: 3 rewrapped in 2 batch(es), 0 failed; webhook secrets: 0 rewrapped, 0 failed\n');
     expect(new Set(await versions())).toEqual(new Set([2]));
   });
 
@@ -98,6 +106,8 @@ describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
     const entries = await onlyV2.deps.wallet.list();
     expect(entries).toHaveLength(12);
     for (const entry of entries) expect(await onlyV2.deps.wallet.openSecret(entry)).toBe(secrets.get(entry.id));
+    const hook = await gw.deps.db('webhooks').where({ id: webhookId }).first();
+    expect(openSigningSecret(onlyV2.deps.wallet.sealer, hook)).toBe(webhookSecret);
     const [someId, someSecret] = [...secrets.entries()][4];
     const dup = await onlyV2.request('/wallet/keys', { method: 'POST', token: admin, body: { secret: someSecret, label: 'dup' } });
     expect(dup.status).toBe(409);
@@ -122,8 +132,13 @@ describe(`wallet rewrap across master-key versions (${TEST_BACKEND})`, () => {
       logs: [...gw.logs, ...v2Node.logs, ...onlyV2.logs].join(''),
       audit_log: await tableText(gw.deps.db, 'audit_log'),
       wallet_entries: await tableText(gw.deps.db, 'wallet_entries'),
+      webhooks: await tableText(gw.deps.db, 'webhooks'),
     };
     expect(sources.logs).toMatch(/rewrap: wallet entry could not be opened/);
     expect(findLeaks([...secrets.values()], sources)).toEqual([]);
+    // the webhook's signing secret: in the one answer that created it, nowhere else
+    const { responses: all, ...rest } = sources;
+    expect(all.split(webhookSecret).length).toBe(2);
+    expect(findLeaks([webhookSecret], rest)).toEqual([]);
   });
 });
