@@ -10,6 +10,7 @@ import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
 import * as m011 from './011_price_rates';
 import * as m013 from './013_team_attribution_pools';
+import * as m014 from './014_usage_slim_rollups';
 import * as m015 from './015_webhooks_alerts';
 
 /** Migrations are listed in code so the same list runs from TypeScript (tests, tsx) and compiled JS. */
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '010_teams': m010,
   '011_price_rates': m011,
   '013_team_attribution_pools': m013,
+  '014_usage_slim_rollups': m014,
   '015_webhooks_alerts': m015,
 };
 

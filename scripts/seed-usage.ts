@@ -3,7 +3,7 @@
  *   DATABASE_URL=postgres://… npm run seed:usage -- --users 100 --events 1000000 --days 90
  * Creates developers (password from SEED_PASSWORD, default "seed-password-123"), two gateway keys each, a few
  * wallet entries (disabled: their secrets are not real), then the events in one INSERT … SELECT over
- * generate_series, and the daily and hourly rollups from them in SQL. Heavy users are more likely than light
+ * generate_series, and the daily, hourly and slim rollups from them in SQL. Heavy users are more likely than light
  * ones, working hours busier than nights, most calls 2xx with some 429s and 5xx.
  */
 import crypto from 'node:crypto';
@@ -172,7 +172,28 @@ async function main() {
         upstream_requests = usage_hourly.upstream_requests + excluded.upstream_requests,
         added_latency_ms_sum = usage_hourly.added_latency_ms_sum + excluded.added_latency_ms_sum`);
     step('usage_hourly');
-    await db.raw('analyze usage_events; analyze usage_daily; analyze usage_hourly');
+    // the slim rollups (migration 014), from the same events
+    const cls = `case when status = 429 then '429' else (status / 100)::text || 'xx' end`;
+    const added = `count(upstream_latency_ms), coalesce(sum(greatest(latency_ms - upstream_latency_ms, 0)), 0)`;
+    const addAll = (table: string, cols: string[]) =>
+      cols.map((c) => `${c} = ${table}.${c} + excluded.${c}`).join(', ');
+    const base = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micros', 'latency_ms_sum'];
+    const withAdded = [...base, 'upstream_requests', 'added_latency_ms_sum'];
+    const team = `coalesce(team_id, '${NO_ID}')`;
+    await db.raw(`insert into usage_hourly_slim (hour, service, model, status_class, team_id, ${withAdded.join(', ')})
+      select date_trunc('hour', ts at time zone 'UTC') at time zone 'UTC', coalesce(service, ''), coalesce(model, ''), ${cls}, ${team}, ${sums}, ${added}
+      ${seeded} group by 1, 2, 3, 4, 5
+      on conflict (hour, service, model, status_class, team_id) do update set ${addAll('usage_hourly_slim', withAdded)}`);
+    await db.raw(`insert into usage_daily_slim (day, service, model, status_class, team_id, ${withAdded.join(', ')})
+      select (ts at time zone 'UTC')::date, coalesce(service, ''), coalesce(model, ''), ${cls}, ${team}, ${sums}, ${added}
+      ${seeded} group by 1, 2, 3, 4, 5
+      on conflict (day, service, model, status_class, team_id) do update set ${addAll('usage_daily_slim', withAdded)}`);
+    await db.raw(`insert into usage_daily_users (day, user_id, gateway_key_id, team_id, ${base.join(', ')})
+      select (ts at time zone 'UTC')::date, coalesce(user_id, '${NO_ID}'), coalesce(gateway_key_id, '${NO_ID}'), ${team}, ${sums}
+      ${seeded} group by 1, 2, 3, 4
+      on conflict (day, user_id, gateway_key_id, team_id) do update set ${addAll('usage_daily_users', base)}`);
+    step('slim rollups');
+    await db.raw('analyze usage_events; analyze usage_daily; analyze usage_hourly; analyze usage_hourly_slim; analyze usage_daily_slim; analyze usage_daily_users');
     const [{ daily }] = (await db('usage_daily').count({ daily: '*' })) as { daily: number }[];
     const [{ hourly }] = (await db('usage_hourly').count({ hourly: '*' })) as { hourly: number }[];
     step(`done: usage_daily ${daily} rows, usage_hourly ${hourly} rows; log in as seed-${run}-1@example.test`);

@@ -107,7 +107,7 @@ export const timeseriesResponse = z.object({
             .number()
             .int()
             .optional()
-            .describe('time the gateway added to calls that reached an upstream (total − upstream latency); hourly rollups only'),
+            .describe('time the gateway added to calls that reached an upstream (total − upstream latency); hourly buckets, and daily ones not grouped or filtered by user, key or provider key'),
         }),
       ),
     }),

@@ -6,8 +6,8 @@ import type { StatusClass } from './rollup-hourly';
 import { rangeBounds, UsageRange } from './range';
 
 /**
- * Usage analytics, read from the rollups only (never the raw events): usage_daily, or usage_hourly where a
- * range needs hour precision or the status class is involved. A report over a year reads at most a few rows per
+ * Usage analytics, read from the rollups only (never the raw events): the slimmest rollup that has the dimensions
+ * a query filters and groups by (ROLLUPS below), hourly ones where a range needs hour precision. A report over a year reads at most a few rows per
  * day and key. The HTTP routes and the CLI report both call these functions.
  */
 export const GROUP_BY = ['day', 'service', 'model', 'key', 'user', 'providerKey', 'status', 'team'] as const;
@@ -23,11 +23,69 @@ export interface UsageFilter extends UsageRange {
   teamId?: string;
 }
 
-export type RollupTable = 'usage_daily' | 'usage_hourly';
+/**
+ * The rollups analytics read, slimmest first: a query reads the first one that has every dimension its filter
+ * and grouping use, at the time precision it needs. The slim ones (migration 014) drop the user, key and wallet
+ * entry (or the service and model), so an all-users chart over 90 days sums thousands of rows, not hundreds of thousands.
+ */
+export type Dim = 'service' | 'model' | 'user' | 'key' | 'providerKey' | 'status' | 'team';
+export interface RollupShape {
+  /** the time column: a UTC date (day) or the start of a UTC hour (hour) */
+  time: 'day' | 'hour';
+  dims: readonly Dim[];
+  /** has upstream_requests and added_latency_ms_sum (the gateway-added latency) */
+  added: boolean;
+}
+export const ROLLUPS = {
+  usage_daily_slim: { time: 'day', dims: ['service', 'model', 'status', 'team'], added: true },
+  usage_daily_users: { time: 'day', dims: ['user', 'key', 'team'], added: false },
+  usage_hourly_slim: { time: 'hour', dims: ['service', 'model', 'status', 'team'], added: true },
+  usage_daily: { time: 'day', dims: ['service', 'model', 'user', 'key', 'providerKey', 'team'], added: false },
+  usage_hourly: { time: 'hour', dims: ['service', 'model', 'user', 'key', 'providerKey', 'status', 'team'], added: true },
+} as const satisfies Record<string, RollupShape>;
+export type RollupTable = keyof typeof ROLLUPS;
 
-/** usage_daily unless the filter needs hours or the status class, which only usage_hourly has. */
+const DIM_COLUMN: Record<Dim, string> = {
+  service: 'service',
+  model: 'model',
+  user: 'user_id',
+  key: 'gateway_key_id',
+  providerKey: 'wallet_entry_id',
+  status: 'status_class',
+  team: 'team_id',
+};
+// the filter fields each table can answer; a field added to UsageFilter later (and not listed) reads the wide rollups
+const FILTER_DIM: Record<string, Dim | null> = { from: null, to: null, hours: null, service: 'service', model: 'model', userId: 'user', keyId: 'key', status: 'status', teamId: 'team' };
+
+/** The dimensions a filter narrows by; undefined when it has a field this module does not know. */
+function filterDims(f: UsageFilter): Dim[] | undefined {
+  const dims: Dim[] = [];
+  for (const [k, v] of Object.entries(f)) {
+    if (v === undefined) continue;
+    if (!(k in FILTER_DIM)) return undefined;
+    const d = FILTER_DIM[k];
+    if (d) dims.push(d);
+  }
+  return dims;
+}
+
+/** The slimmest rollup with every dimension in `dims` (plus the filter's) at the precision needed. */
+export function pickRollup(f: UsageFilter, dims: readonly Dim[], opts: { hour?: boolean } = {}): RollupTable {
+  const hour = Boolean(f.hours || opts.hour);
+  const wanted = filterDims(f);
+  if (!wanted) return hour || f.status ? 'usage_hourly' : 'usage_daily';
+  const need = new Set<Dim>([...wanted, ...dims]);
+  for (const [name, shape] of Object.entries(ROLLUPS) as [RollupTable, RollupShape][]) {
+    if (hour && shape.time !== 'hour') continue;
+    if ([...need].every((d) => shape.dims.includes(d))) return name;
+  }
+  return 'usage_hourly';
+}
+
+/** The rollup a report grouped by `groupBy` (or bucketed by hour) reads. */
 export function rollupFor(f: UsageFilter, groupBy?: GroupBy | 'hour'): RollupTable {
-  return f.hours || f.status || groupBy === 'status' || groupBy === 'hour' ? 'usage_hourly' : 'usage_daily';
+  if (groupBy === 'hour') return pickRollup(f, [], { hour: true });
+  return pickRollup(f, groupBy && groupBy !== 'day' ? [groupBy] : []);
 }
 
 export interface UsageTotals {
@@ -51,7 +109,7 @@ export interface UsageRow extends UsageTotals {
 // The rollups store "none" as '' and the zero uuid (they are part of the primary keys); reports say null.
 const GROUP_EXPR: Record<GroupBy, string> = {
   day: `to_char(day, 'YYYY-MM-DD')`,
-  status: 'status_class',
+  status: `nullif(status_class, '')`,
   service: `nullif(service, '')`,
   model: `nullif(model, '')`,
   key: `nullif(gateway_key_id, '${NO_ID}')::text`,
@@ -69,25 +127,31 @@ export const SUMS =
 type SumsRow = UsageSums;
 
 export function groupExpr(table: RollupTable, groupBy: GroupBy): string {
-  if (groupBy === 'day' && table === 'usage_hourly') return `to_char(hour at time zone 'UTC', 'YYYY-MM-DD')`;
+  if (groupBy === 'day' && ROLLUPS[table].time === 'hour') return `to_char(hour at time zone 'UTC', 'YYYY-MM-DD')`;
   return GROUP_EXPR[groupBy];
 }
 
 /** The rollup rows a filter selects; an hourly range starts at its first hour. */
 export function scoped(db: Db, f: UsageFilter, table: RollupTable = rollupFor(f)): Knex.QueryBuilder {
   let q: Knex.QueryBuilder;
-  if (table === 'usage_daily') {
-    q = db('usage_daily').whereBetween('day', [f.from, f.to]);
+  const shape: RollupShape = ROLLUPS[table];
+  if (shape.time === 'day') {
+    q = db(table).whereBetween('day', [f.from, f.to]);
   } else {
     const { start, end } = rangeBounds(f);
-    q = db('usage_hourly').where('hour', '>=', start).where('hour', '<', end);
-    if (f.status !== undefined) q.where('status_class', f.status);
+    q = db(table).where('hour', '>=', start).where('hour', '<', end);
   }
-  if (f.service !== undefined) q.where('service', f.service);
-  if (f.model !== undefined) q.where('model', f.model);
-  if (f.userId !== undefined) q.where('user_id', f.userId);
-  if (f.keyId !== undefined) q.where('gateway_key_id', f.keyId);
-  if (f.teamId !== undefined) q.where('team_id', f.teamId);
+  const where = (dim: Dim, value: string | undefined) => {
+    if (value === undefined) return;
+    if (!shape.dims.includes(dim)) throw new Error(`${table} has no ${dim}: pickRollup chose the wrong table`);
+    q.where(DIM_COLUMN[dim], value);
+  };
+  where('status', f.status);
+  where('service', f.service);
+  where('model', f.model);
+  where('user', f.userId);
+  where('key', f.keyId);
+  where('team', f.teamId);
   return q;
 }
 

@@ -3,6 +3,7 @@ import { USAGE_EVENT_COLUMNS, UsageEventRow } from './event';
 import { rollUpEvents, ROLLUP_KEY_COLUMNS, ROLLUP_SUM_COLUMNS } from './rollup';
 import { columnArrays, pgArrayLiteral } from './pg-array';
 import { upsertHourly } from './rollup-hourly';
+import { upsertSlim } from './rollup-slim';
 
 // Each column travels as one array parameter and `unnest` zips them back into rows: one parameter per column per
 // statement whatever the batch size (no 65,535-parameter limit), and on PostgreSQL about 3x faster than
@@ -56,7 +57,7 @@ function uniqueById(rows: readonly UsageEventRow[]): UsageEventRow[] {
 }
 
 /**
- * Writes a batch in one transaction: the events not stored yet, the daily and hourly rollups of exactly those, and each used
+ * Writes a batch in one transaction: the events not stored yet, the daily, hourly and slim rollups of exactly those, and each used
  * wallet entry's last use. Idempotent: writing the same batch twice changes nothing the second time. Returns how
  * many rows were new.
  */
@@ -68,8 +69,10 @@ export async function writeUsageBatch(db: Db, batch: readonly UsageEventRow[]): 
     const ids = new Set<string>((inserted.rows as { event_id: string }[]).map((r) => String(r.event_id).toLowerCase()));
     const fresh = ids.size === rows.length ? rows : rows.filter((r) => ids.has(r.event_id.toLowerCase()));
     if (fresh.length) {
-      await trx.raw(UPSERT_DAILY, columnArrays(rollUpEvents(fresh), ROLLUP_COLUMNS));
-      await upsertHourly(trx, fresh);
+      const daily = rollUpEvents(fresh);
+      await trx.raw(UPSERT_DAILY, columnArrays(daily, ROLLUP_COLUMNS));
+      const hourly = await upsertHourly(trx, fresh);
+      await upsertSlim(trx, hourly, daily);
     }
     const touched = lastUseByEntry(fresh);
     if (touched) await trx.raw(TOUCH_ENTRIES, touched.map(pgArrayLiteral));

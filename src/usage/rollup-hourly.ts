@@ -101,8 +101,10 @@ export function rollUpHourly(rows: readonly UsageEventRow[]): HourlyRollup[] {
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
 
-/** Adds a batch of written events to usage_hourly; call it in the transaction that inserts them. */
-export async function upsertHourly(trx: Knex | Knex.Transaction, rows: readonly UsageEventRow[]): Promise<void> {
-  if (!rows.length) return;
-  await trx.raw(UPSERT_HOURLY, columnArrays(rollUpHourly(rows), COLUMNS));
+/** Adds a batch of written events to usage_hourly; call it in the transaction that inserts them. Returns the hourly rows. */
+export async function upsertHourly(trx: Knex | Knex.Transaction, rows: readonly UsageEventRow[]): Promise<HourlyRollup[]> {
+  if (!rows.length) return [];
+  const hourly = rollUpHourly(rows);
+  await trx.raw(UPSERT_HOURLY, columnArrays(hourly, COLUMNS));
+  return hourly;
 }

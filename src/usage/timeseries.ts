@@ -1,5 +1,5 @@
 import type { Db } from '../store/db';
-import { groupExpr, labelsFor, present, rollupFor, scoped, SUMS, UsageFilter, UsageTotals } from './analytics';
+import { labelsFor, pickRollup, present, ROLLUPS, scoped, SUMS, UsageFilter, UsageTotals } from './analytics';
 import { NO_ID, NO_NAME } from './event';
 import { rangeBounds } from './range';
 import type { UsageSums } from './rollup';
@@ -15,7 +15,7 @@ export type Bucket = 'hour' | 'day';
 export interface SeriesPoint extends UsageTotals {
   /** start of the bucket, an ISO instant (UTC) */
   t: string;
-  /** average time the gateway added to calls that reached an upstream; only where hourly rollups are read */
+  /** average time the gateway added to calls that reached an upstream; where the rollup read has it (not per user or key by day) */
   avgAddedLatencyMs?: number;
 }
 
@@ -36,11 +36,11 @@ const DAY_MS = 86_400_000;
 const RAW_GROUP: Record<SeriesGroupBy, string> = {
   service: 'service',
   model: 'model',
-  user: 'user_id::text',
-  key: 'gateway_key_id::text',
-  providerKey: 'wallet_entry_id::text',
+  user: 'user_id',
+  key: 'gateway_key_id',
+  providerKey: 'wallet_entry_id',
   status: 'status_class',
-  team: 'team_id::text',
+  team: 'team_id',
 };
 const ADDED_SUMS = 'coalesce(sum(upstream_requests), 0) as upstream_requests, coalesce(sum(added_latency_ms_sum), 0) as added_latency_ms_sum';
 
@@ -70,27 +70,38 @@ export async function usageTimeseries(
   filter: UsageFilter,
   opts: { bucket: Bucket; groupBy?: SeriesGroupBy; top: number },
 ): Promise<Series[]> {
-  const table = rollupFor(filter, opts.bucket === 'hour' ? 'hour' : opts.groupBy);
-  const hourly = table === 'usage_hourly';
-  const t = hourly
-    ? `to_char(date_trunc('${opts.bucket}', hour at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:00:00"Z"')`
-    : `to_char(day, 'YYYY-MM-DD"T00:00:00Z"')`;
+  const table = pickRollup(filter, opts.groupBy ? [opts.groupBy] : [], { hour: opts.bucket === 'hour' });
+  const shape = ROLLUPS[table];
+  // `hourly` below: the table has the gateway-added latency (the hourly ones and the slim daily one)
+  const hourly = shape.added;
+  // the bucket and the group stay native (timestamp, date, uuid) through the grouping; text only for the result rows
+  const t = shape.time === 'hour' ? `date_trunc('${opts.bucket}', hour at time zone 'UTC')` : 'day';
+  const tText = shape.time === 'hour' ? `to_char(t, 'YYYY-MM-DD"T"HH24:00:00"Z"')` : `to_char(t, 'YYYY-MM-DD"T00:00:00Z"')`;
   const sums = hourly ? `${SUMS}, ${ADDED_SUMS}` : SUMS;
   const groupBy = opts.groupBy;
 
-  const raw = groupBy ? RAW_GROUP[groupBy] : `'${TOTAL}'`;
-  // One pass over the rollup: sums per (bucket, group), then the groups ranked by cost and requests over the
-  // whole range; groups past the top N fold into one. The console refreshes this every few seconds.
-  const inner = scoped(db, filter, table).select(db.raw(`${t} as t, ${raw} as grp, ${sums}`)).groupByRaw('1, 2').toSQL();
   const sumCols = ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'cost_micros', 'latency_ms_sum', ...(hourly ? ['upstream_requests', 'added_latency_ms_sum'] : [])];
-  const result = await db.raw(
-    `with g as (${inner.sql}),
-     ranked as (select grp, row_number() over (order by sum(cost_micros) desc, sum(requests) desc, grp) as rank from g group by grp)
-     select g.t, case when ranked.rank <= ? then g.grp else '${OTHER}' end as grp, min(ranked.rank) as rank,
-       ${sumCols.map((c) => `sum(g.${c}) as ${c}`).join(', ')}
-     from g join ranked on ranked.grp = g.grp group by 1, 2`,
-    [...inner.bindings, opts.top],
-  );
+  // Two passes over the rollup rows, no intermediate per-(bucket, group) table: the groups ranked by cost and
+  // requests over the whole range, then sums per (bucket, group) with the groups past the top N folded into one.
+  // The console refreshes this every few seconds.
+  let folded: { sql: string; bindings: readonly unknown[] };
+  if (groupBy) {
+    const raw = RAW_GROUP[groupBy];
+    const ranked = scoped(db, filter, table)
+      .select(db.raw(`${raw} as grp, row_number() over (order by sum(cost_micros) desc, sum(requests) desc, ${raw}) as rank`))
+      .groupByRaw('1')
+      .toSQL();
+    const fold = scoped(db, filter, table)
+      .joinRaw(`join ranked on ranked.grp = ${raw}`)
+      .select(db.raw(`${t} as t, case when ranked.rank <= ? then (${raw})::text else '${OTHER}' end as grp, min(ranked.rank) as rank, ${sums}`, [opts.top]))
+      .groupByRaw('1, 2')
+      .toSQL();
+    folded = { sql: `with ranked as (${ranked.sql}), folded as (${fold.sql})`, bindings: [...ranked.bindings, ...fold.bindings] };
+  } else {
+    const all = scoped(db, filter, table).select(db.raw(`${t} as t, '${TOTAL}'::text as grp, 1 as rank, ${sums}`)).groupByRaw('1').toSQL();
+    folded = { sql: `with folded as (${all.sql})`, bindings: all.bindings };
+  }
+  const result = await db.raw(`${folded.sql} select ${tText} as t, grp, rank, ${sumCols.join(', ')} from folded`, folded.bindings as never);
   const rows = (result.rows ?? result) as (Row & { rank: number })[];
   const rankOf = new Map<string, number>();
   for (const r of rows) rankOf.set(r.grp, Math.min(rankOf.get(r.grp) ?? Infinity, Number(r.rank)));

@@ -132,8 +132,11 @@ describe(`analytics time series (${TEST_BACKEND})`, () => {
     const inRangeEvents = events.filter(inRange);
     expect(series[0].totals.requests).toBe(1);
     expect(series[1].totals.requests).toBe(inRangeEvents.length - 1);
-    // daily buckets come from usage_daily, which has no upstream latency
-    expect(series[0].points[0].avgAddedLatencyMs).toBeUndefined();
+    // daily buckets by model come from usage_daily_slim, which keeps the gateway-added latency
+    expect(series[0].points[0].avgAddedLatencyMs).toEqual(expect.any(Number));
+    // by user they come from usage_daily_users, which has none
+    const byUser = await gw.request('/analytics/timeseries?from=2025-03-01&to=2025-03-02&groupBy=user&top=1', { token: admin });
+    expect((byUser.body.series as Series[])[0].points[0].avgAddedLatencyMs).toBeUndefined();
   });
 
   it('labels users by email and keys by name, and "none" for events without one', async () => {

@@ -187,7 +187,7 @@ export interface paths {
                                 group: string | null;
                                 label: string;
                                 points: {
-                                    /** @description time the gateway added to calls that reached an upstream (total − upstream latency); hourly rollups only */
+                                    /** @description time the gateway added to calls that reached an upstream (total − upstream latency); hourly buckets, and daily ones not grouped or filtered by user, key or provider key */
                                     avgAddedLatencyMs?: number;
                                     /** @description total latency the client saw */
                                     avgLatencyMs: number;
