@@ -111,6 +111,8 @@ export class AlertService implements BudgetObserver, WalletEventObserver {
     if (this.draining || this.closed) return;
     this.draining = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain()).finally(() => {
       this.draining = null;
+      // queued after the loop ended but before this ran; a failed write waits for its retry timer instead
+      if (this.queue.size > 0 && !this.retryTimer) this.drainSoon();
     });
   }
 

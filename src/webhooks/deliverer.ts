@@ -45,6 +45,8 @@ export class WebhookDeliverer {
   private readonly sender = new WebhookSender();
   private poll?: NodeJS.Timeout;
   private soon?: NodeJS.Timeout;
+  /** when this node's own scheduled retries fall due (bounded: only those within one poll period) */
+  private planned: number[] = [];
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -69,16 +71,25 @@ export class WebhookDeliverer {
     });
   }
 
-  /** Kick at `atMs` (a retry this node scheduled), unless an earlier kick is already planned. */
+  /** Kick at `atMs` (a retry this node scheduled); the poll covers what lies further out than one poll period. */
   private kickAt(atMs: number): void {
-    if (this.stopped) return;
-    const delay = Math.max(0, atMs - this.deps.clock.now());
-    if (delay >= this.opts.pollMs) return; // the poll gets there first
+    if (this.stopped || atMs - this.deps.clock.now() >= this.opts.pollMs || this.planned.length >= 1000) return;
+    this.planned.push(atMs);
+    this.planNext();
+  }
+
+  /** One timer, for the earliest planned kick; when it fires, the next one is planned. */
+  private planNext(): void {
     if (this.soon) clearTimeout(this.soon);
+    this.soon = undefined;
+    if (this.stopped || this.planned.length === 0) return;
+    const next = Math.min(...this.planned);
     this.soon = setTimeout(() => {
-      this.soon = undefined;
+      const now = this.deps.clock.now();
+      this.planned = this.planned.filter((t) => t > now);
       this.kick();
-    }, delay + 5);
+      this.planNext();
+    }, Math.max(0, next - this.deps.clock.now()) + 5);
     this.soon.unref();
   }
 

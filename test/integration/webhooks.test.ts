@@ -206,6 +206,23 @@ describe(`webhooks and budget alerts (${TEST_BACKEND})`, () => {
     }
   });
 
+  it('sends what a node left behind: a pending retry in the table, and a claim whose lease expired (the node died mid-attempt)', async () => {
+    const past = new Date(Date.now() - 60_000);
+    const left = { id: crypto.randomUUID(), type: 'budget.threshold', body: JSON.stringify({ id: 'x', type: 'budget.threshold', data: { left: 'pending' } }) };
+    const died = { id: crypto.randomUUID(), type: 'budget.threshold', body: JSON.stringify({ id: 'y', type: 'budget.threshold', data: { left: 'claimed' } }) };
+    await insertDeliveries(gw.deps.db, [hookId], left, past);
+    await insertDeliveries(gw.deps.db, [hookId], died, past, 'delivering', past);
+    const got = (eventId: string) => receiver.received.filter((h) => h.headers['x-keywallet-event-id'] === eventId);
+    await eventually(async () => {
+      expect(got(left.id)).toHaveLength(1);
+      expect(got(died.id)).toHaveLength(1);
+    }, 10_000);
+    expect(got(died.id)[0].headers['x-keywallet-delivery-attempt']).toBe('2'); // the lost attempt counts
+    expect(validSig(got(left.id)[0])).toBe(true);
+    const rows = await gw.deps.db('webhook_deliveries').whereIn('event_id', [left.id, died.id]).pluck('status');
+    expect(rows).toEqual(['succeeded', 'succeeded']);
+  });
+
   describe('attackers', () => {
     it('refuses hostile URLs with a clear 400 and creates nothing', async () => {
       const before = Number((await gw.deps.db('webhooks').count({ n: '*' }))[0].n);
