@@ -99,10 +99,13 @@ describe(`webhooks and budget alerts (${TEST_BACKEND})`, () => {
     expect(metric).toMatch(/keywallet_alerts_fired_total\{kind="budget.threshold",scope="team",threshold="80"\} [1-9]/);
     expect(metric).not.toContain(sample.scopeId);
     // the delivery log shows both attempts of the retried event
-    const log = await req(`/webhooks/${hookId}/deliveries`, admin);
-    expect(log.status).toBe(200);
-    const delivery = log.body.data.find((d: { eventId: string }) => d.eventId === first.json.id);
-    expect(delivery).toMatchObject({ status: 'succeeded', attempts: 2, lastStatusCode: 200, eventType: 'budget.threshold' });
+    const delivery = await eventually(async () => {
+      const log = await req(`/webhooks/${hookId}/deliveries`, admin);
+      expect(log.status).toBe(200);
+      const d = log.body.data.find((x: { eventId: string }) => x.eventId === first.json.id);
+      expect(d).toMatchObject({ status: 'succeeded', attempts: 2, lastStatusCode: 200, eventType: 'budget.threshold' });
+      return d;
+    }, 10_000);
     expect(delivery.log.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 200]);
     expect(delivery.log[0]).toMatchObject({ attempt: 1, error: 'HTTP 500', nextRetryAt: expect.any(String), durationMs: expect.any(Number) });
     expect(delivery.log[1]).toMatchObject({ attempt: 2, error: null, nextRetryAt: null });
@@ -127,7 +130,9 @@ describe(`webhooks and budget alerts (${TEST_BACKEND})`, () => {
       expect(hooksFor(receiver, mine)).toHaveLength(2);
       expect(await gw.deps.db('alerts').where({ scope: 'org', period: '2026-11' }).count({ n: '*' })).toEqual([{ n: expect.anything() }]);
       expect(Number((await gw.deps.db('alerts').where({ scope: 'org', period: '2026-11' }).count({ n: '*' }))[0].n)).toBe(2);
-      expect(Number((await gw.deps.db('webhook_delivery_attempts').whereIn('event_id', hooksFor(receiver, mine).map((h) => h.json.id)).count({ n: '*' }))[0].n)).toBe(2);
+      await eventually(async () => {
+        expect(Number((await gw.deps.db('webhook_delivery_attempts').whereIn('event_id', hooksFor(receiver, mine).map((h) => h.json.id)).count({ n: '*' }))[0].n)).toBe(2);
+      }, 10_000);
     } finally {
       await second.close();
     }
@@ -219,8 +224,11 @@ describe(`webhooks and budget alerts (${TEST_BACKEND})`, () => {
     }, 10_000);
     expect(got(died.id)[0].headers['x-keywallet-delivery-attempt']).toBe('2'); // the lost attempt counts
     expect(validSig(got(left.id)[0])).toBe(true);
-    const rows = await gw.deps.db('webhook_deliveries').whereIn('event_id', [left.id, died.id]).pluck('status');
-    expect(rows).toEqual(['succeeded', 'succeeded']);
+    // the receiver answers before the node records the answer
+    await eventually(async () => {
+      const rows = await gw.deps.db('webhook_deliveries').whereIn('event_id', [left.id, died.id]).pluck('status');
+      expect(rows).toEqual(['succeeded', 'succeeded']);
+    }, 10_000);
   });
 
   describe('attackers', () => {
