@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { z } from 'zod';
 import { parseTrustProxy, TrustProxy } from './http/client-ip';
 import { parseThresholds } from './alerts/thresholds';
@@ -63,6 +64,9 @@ const envSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(30_000),
   WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+  WORKERS: z.coerce.number().int().min(1).max(256).optional(),
+  /** set by the cluster primary in each worker it forks (src/cluster/): the worker's slot, 1..WORKERS; never by hand */
+  KEYWALLET_CLUSTER_WORKER: z.coerce.number().int().min(1).max(256).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -102,6 +106,13 @@ export interface Config {
   usageLedger: { spoolMaxEvents: number; streamMaxEvents: number; spoolFsyncMs: number; claimIdleMs: number; closeTimeoutMs: number };
   /** budget alert thresholds (percent) and webhook delivery: timeout per attempt, attempts, backoff base, poll period */
   alerts: { thresholds: number[]; webhookTimeoutMs: number; webhookMaxAttempts: number; webhookRetryBaseMs: number; webhookPollMs: number };
+  /**
+   * gateway processes behind the one port (WORKERS): the cores when both DATABASE_URL and REDIS_URL are set, else 1
+   * (the embedded database and the in-process store are single-process by nature). Above 1, src/cluster/ forks them.
+   */
+  workers: number;
+  /** in a process forked by the cluster primary: its slot (1..workers); slot 1 runs the once-per-cluster jobs */
+  clusterWorker?: number;
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
   warnings: string[];
 }
@@ -121,6 +132,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   if (e.JWT_TTL_SECONDS > e.JWT_MAX_TTL_SECONDS) {
     throw new ConfigError('JWT_TTL_SECONDS', `must not exceed JWT_MAX_TTL_SECONDS (${e.JWT_MAX_TTL_SECONDS})`);
+  }
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const shared = Boolean(e.DATABASE_URL && e.REDIS_URL);
+  const workers = e.WORKERS ?? (shared ? Math.max(1, cores) : 1);
+  if (workers > 1 && !shared) {
+    const missing = [e.DATABASE_URL ? null : 'DATABASE_URL', e.REDIS_URL ? null : 'REDIS_URL'].filter(Boolean).join(' and ');
+    throw new ConfigError(
+      'WORKERS',
+      `WORKERS=${workers} needs PostgreSQL and Redis (set ${missing}): the embedded database and the in-process counters ` +
+        'belong to one process, so limits and the usage ledger would not be shared. Use WORKERS=1 (or leave it unset)',
+    );
   }
   let trustProxy: TrustProxy;
   try {
@@ -195,6 +217,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       webhookRetryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
       webhookPollMs: e.WEBHOOK_POLL_MS,
     },
+    workers,
+    clusterWorker: e.KEYWALLET_CLUSTER_WORKER,
     warnings,
   };
 }

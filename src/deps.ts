@@ -28,6 +28,7 @@ import type { BudgetObserver } from './alerts/types';
 import type { AlertService } from './alerts/service';
 import { createAlerts } from './alerts/create';
 import type { WebhookDeliverer } from './webhooks/deliverer';
+import { adoptOrphanSpools, runsClusterJobs } from './cluster/role';
 
 /** Everything the app needs, built once at boot (or once per test file) and passed down explicitly. */
 export interface Deps {
@@ -93,6 +94,8 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
   const lockDir = embeddedDir ?? (spoolInDataDir ? config.dataDir : undefined);
   const lock = lockDir ? acquireDataDirLock(lockDir, holder) : undefined;
   try {
+    // WORKERS was higher before: the spools of worker slots gone are replayed by this one (src/cluster/role.ts)
+    if (lock && spoolInDataDir) adoptOrphanSpools(config.dataDir, 1);
     return await buildDeps(config, overrides, embeddedDir, lock);
   } catch (err) {
     lock?.release();
@@ -109,12 +112,10 @@ async function buildDeps(config: Config, overrides: DepsOverrides, embeddedDir: 
   if (!config.databaseUrl && !overrides.db) logger.info('DATABASE_URL not set: using embedded PGlite');
   if (kv.kind === 'memory') logger.warn('REDIS_URL not set: counters and caches are in-process (single node only)');
 
-  const applied = await migrateLatest(db);
-  if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
-  bindAuditKeys(db, deriveAuditKeys(parseMasterKeys(config.masterKeys))); // before anything writes an audit row
-  const sealed = await sealUnkeyedAuditRows(db);
-  if (sealed) logger.warn(sealed, 'audit log: rows written before the chain was keyed are now sealed by a keyed row');
-  await runBuiltinSeeds(db);
+  // a cluster worker finds the database prepared by the primary, which ran this before forking (src/cluster/)
+  if (config.clusterWorker === undefined) await prepareDatabase(db, config, logger);
+  else bindAuditKeys(db, deriveAuditKeys(parseMasterKeys(config.masterKeys))); // before anything writes an audit row
+  const clusterJobs = runsClusterJobs(config);
 
   // capability services are assigned below, at their anchor
   const deps = {
@@ -144,13 +145,31 @@ async function buildDeps(config: Config, overrides: DepsOverrides, embeddedDir: 
   deps.closers.push(() => deps.limits.close());
   deps.usage = createUsageLedger({ ...deps, spoolDir: overrides.usageSpoolDir, redisAvailable: () => !counters.degraded });
   deps.closers.push(() => deps.usage.close()); // before db.destroy and kv.close: writes what it can, the rest stays durable
+  if (!clusterJobs) void deps.usage.retention.stop(); // the daily retention job: once per cluster (worker 1)
   deps.keys = await createGatewayKeyVerifier(deps);
   deps.consoleSessions = new ConsoleSessions(db, deps.clock, { ...config.consoleSession, secret: config.jwt.secret });
   deps.audit = new AuditCheckpointer(deps);
-  await deps.audit.publish();
-  deps.audit.start();
-  deps.closers.push(async () => deps.audit.stop());
+  if (clusterJobs) {
+    // once per cluster (worker 1 with WORKERS > 1); every worker still answers GET /audit/head on demand
+    await deps.audit.publish();
+    deps.audit.start();
+    deps.closers.push(async () => deps.audit.stop());
+  }
   return deps;
+}
+
+/**
+ * What a database needs before a gateway serves from it: migrations, the audit keys bound (before anything writes an
+ * audit row), rows written before the chain was keyed sealed, built-in seeds. Once per boot: by the gateway, or by
+ * the cluster primary before it forks its workers.
+ */
+export async function prepareDatabase(db: Db, config: Config, logger: Logger): Promise<void> {
+  const applied = await migrateLatest(db);
+  if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
+  bindAuditKeys(db, deriveAuditKeys(parseMasterKeys(config.masterKeys)));
+  const sealed = await sealUnkeyedAuditRows(db);
+  if (sealed) logger.warn(sealed, 'audit log: rows written before the chain was keyed are now sealed by a keyed row');
+  await runBuiltinSeeds(db);
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -1,10 +1,15 @@
 import http from 'node:http';
+import cluster from 'node:cluster';
 import { loadConfig, ConfigError, Config } from './config';
-import { createDeps, closeDeps, Deps } from './deps';
+import { createDeps, closeDeps, Deps, DepsOverrides } from './deps';
+import { createLogger } from './logger';
 import { buildApp } from './app';
 import { ensureFirstAdmin } from './auth/bootstrap';
 import { startMetricsListener } from './metrics/server';
 import { DataDirLockedError } from './store/data-dir-lock';
+import { startPrimary, WorkerStartError } from './cluster/primary';
+import { runAsWorker } from './cluster/worker';
+import { usageSpoolDir } from './cluster/role';
 
 export interface RunningGateway {
   server: http.Server;
@@ -49,10 +54,15 @@ function listen(server: http.Server, port: number, host: string): Promise<void> 
 /**
  * Boots the gateway: config → deps → app → listen → first admin. Resolves once listening. The port is bound
  * before the first admin is created, so a busy port fails before a password is generated and printed (and lost).
+ * In a cluster worker (config.clusterWorker, src/cluster/) the primary creates the first admin and serves
+ * METRICS_PORT; the worker has a usage spool of its own and logs with its slot.
  */
 export async function start(config: Config): Promise<RunningGateway> {
-  const deps = await createDeps(config);
-  for (const w of config.warnings) deps.logger.warn(w);
+  const worker = config.clusterWorker;
+  const overrides: DepsOverrides =
+    worker === undefined ? {} : { usageSpoolDir: usageSpoolDir(config.dataDir, worker), logger: createLogger(config.logLevel).child({ worker }) };
+  const deps = await createDeps(config, overrides);
+  if (worker === undefined) for (const w of config.warnings) deps.logger.warn(w);
   const app = buildApp(deps);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts
@@ -60,7 +70,7 @@ export async function start(config: Config): Promise<RunningGateway> {
   let admin: Awaited<ReturnType<typeof ensureFirstAdmin>>;
   try {
     await listen(server, config.port, config.host);
-    admin = await ensureFirstAdmin(deps.db, { bootstrapAdmin: config.bootstrapAdmin, embedded: !config.databaseUrl }, deps.logger);
+    admin = worker === undefined ? await ensureFirstAdmin(deps.db, { bootstrapAdmin: config.bootstrapAdmin, embedded: !config.databaseUrl }, deps.logger) : { created: false };
   } catch (err) {
     if (server.listening) await new Promise((resolve) => server.close(resolve));
     await closeDeps(deps);
@@ -78,8 +88,8 @@ export async function start(config: Config): Promise<RunningGateway> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   deps.dataDirLock?.describe({ url });
-  deps.logger.info({ url, database: config.databaseUrl ? 'postgres' : 'pglite', store: deps.kv.kind }, 'keywallet listening');
-  if (config.metricsListener) {
+  deps.logger.info({ url, database: config.databaseUrl ? 'postgres' : 'pglite', store: deps.kv.kind }, worker === undefined ? 'keywallet listening' : 'worker listening');
+  if (config.metricsListener && worker === undefined) {
     const metrics = await startMetricsListener(deps.metrics.registry, { ...config.metricsListener, token: config.metricsToken });
     deps.closers.push(() => metrics.close());
     deps.logger.info({ url: metrics.url }, 'metrics listening (METRICS_PORT)');
@@ -113,6 +123,10 @@ function reportStartFailure(err: unknown): never {
     );
   } else if (err instanceof ListenError) {
     process.stderr.write(`keywallet: cannot start: ${err.message}\n`);
+  } else if (err instanceof WorkerStartError) {
+    // the worker printed why; a configuration problem there is one here (78), anything else a failure
+    process.stderr.write(`keywallet: cannot start: ${err.message}\n`);
+    process.exit(err.exitCode === 78 ? 78 : 1);
   } else {
     process.stderr.write(`keywallet: failed to start: ${(err as Error).stack ?? err}\n`);
     process.exit(1);
@@ -129,16 +143,34 @@ if (require.main === module) {
     process.stderr.write(`keywallet: configuration error: ${message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  start(config)
-    .then((gw) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => {
-          gw.shutdown(signal).then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
-        });
-      }
-    })
-    .catch(reportStartFailure);
+  if (config.workers > 1 && cluster.isPrimary) {
+    // WORKERS > 1: this process forks the gateway workers and supervises them (src/cluster/primary.ts)
+    startPrimary(config)
+      .then((primary) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+          process.once(signal, () => {
+            primary.shutdown(signal).then(
+              (code) => process.exit(code),
+              () => process.exit(1),
+            );
+          });
+        }
+      })
+      .catch(reportStartFailure);
+  } else if (cluster.isWorker && config.clusterWorker !== undefined) {
+    start(config).then(runAsWorker).catch(reportStartFailure);
+  } else {
+    start(config)
+      .then((gw) => {
+        for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+          process.once(signal, () => {
+            gw.shutdown(signal).then(
+              () => process.exit(0),
+              () => process.exit(1),
+            );
+          });
+        }
+      })
+      .catch(reportStartFailure);
+  }
 }

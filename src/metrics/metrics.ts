@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Metric, Registry, collectDefaultMetrics } from 'prom-client';
+import { Aggregator, Counter, Gauge, Histogram, Metric, Registry, collectDefaultMetrics } from 'prom-client';
 import { eventLoopDelayMetric } from './event-loop';
 
 /**
@@ -191,8 +191,12 @@ export function createMetrics(opts: MetricsOptions = {}) {
     const metric = new Counter<T>({ name, help, labelNames, registers: [registry] });
     return guardLabelWrites(metric, new LabelGuard(labelNames, domains, MAX_TEAM_LABELS), COUNTER_WRITES);
   }
-  function gauge<T extends string>(name: string, help: string, labelNames: readonly T[]) {
-    const metric = new Gauge<T>({ name, help, labelNames, registers: [registry] });
+  /**
+   * `aggregator`: how the cluster primary (WORKERS > 1, src/cluster/metrics.ts) combines the workers' values of this
+   * gauge: 'sum' by default; 'min' / 'max' where every worker observes the same shared state.
+   */
+  function gauge<T extends string>(name: string, help: string, labelNames: readonly T[], aggregator: Aggregator = 'sum') {
+    const metric = new Gauge<T>({ name, help, labelNames, registers: [registry], aggregator });
     return labelNames.length ? guardLabelWrites(metric, new LabelGuard(labelNames), GAUGE_WRITES) : metric;
   }
   function histogram<T extends string>(
@@ -209,6 +213,11 @@ export function createMetrics(opts: MetricsOptions = {}) {
   const method = { method: HTTP_METHODS };
   return {
     registry,
+    /**
+     * The text /metrics serves: this registry, or, in a cluster worker, every process's metrics aggregated by the
+     * primary (src/cluster/worker.ts replaces it).
+     */
+    scrape: (): Promise<string> => registry.metrics(),
     /** route is the matched route pattern (`/api-keys/:id`), never the raw URL; 'unmatched' for 404s. */
     httpRequests: counter(
       'keywallet_http_requests_total',
@@ -277,11 +286,13 @@ export function createMetrics(opts: MetricsOptions = {}) {
       'keywallet_wallet_entry_up',
       'Wallet entry usable for routing: 1 active, 0 invalid, disabled or cooling down.',
       ['entry_id', 'service'],
+      'min', // workers: down if any of them saw it down
     ),
     walletQuotaRemaining: gauge(
       'keywallet_wallet_entry_quota_remaining_ratio',
       'Share of the wallet entry quota left this period, 0..1 (entries with a quota only).',
       ['entry_id', 'service'],
+      'min', // workers: the quota is shared, the lowest reading is the latest within a period
     ),
     usageQueueDepth: gauge('keywallet_usage_queue_depth', 'Usage events waiting to be written.', []),
     usageBacklog: gauge(
@@ -318,6 +329,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
       'keywallet_audit_rows',
       'Rows in the audit hash chain at the last published checkpoint; it never goes down unless rows were removed.',
       [],
+      'max', // workers: only worker 1 publishes checkpoints
     ),
   };
 }

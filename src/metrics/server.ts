@@ -1,6 +1,11 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
-import type { Registry } from 'prom-client';
+
+/** What the listener serves: a prom-client Registry, or the cluster primary's aggregate of every worker (src/cluster/). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 /** Whether an Authorization header carries the metrics token (constant-time); no token configured = open. */
 export function metricsAuthorized(authorization: string | undefined, token: string | undefined): boolean {
@@ -15,7 +20,7 @@ export function metricsAuthorized(authorization: string | undefined, token: stri
  * so a scraper on a private network needs no token. It serves GET /metrics and nothing else.
  */
 export async function startMetricsListener(
-  registry: Registry,
+  registry: MetricsSource,
   opts: { host: string; port: number; token?: string },
 ): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {

@@ -34,7 +34,7 @@ export function opsRouter(deps: Deps, openapi: OpenApiRegistry): Router<AppState
       throw new AppError('unauthorized', 'Metrics require METRICS_TOKEN as a bearer token');
     }
     ctx.type = deps.metrics.registry.contentType;
-    ctx.body = await deps.metrics.registry.metrics();
+    ctx.body = await deps.metrics.scrape(); // every worker's, aggregated, when WORKERS > 1
   });
   let cachedDoc: Record<string, unknown> | null = null;
   router.get('/openapi.json', (ctx) => {

@@ -25,7 +25,8 @@ export async function spawnGateway(env: Record<string, string | undefined>, time
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'kwgw-'));
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
-    env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir }, env),
+    // one process unless a test asks for more: on PostgreSQL + Redis, WORKERS would default to the number of cores
+    env: childEnv({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DATA_DIR: dataDir, WORKERS: '1' }, env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -74,7 +75,7 @@ export interface ExitedProcess {
 /** Runs the entry point expecting it to exit (bad configuration); returns its code and output. */
 export function runGatewayToExit(env: Record<string, string | undefined>): Promise<ExitedProcess> {
   // a DATA_DIR of its own unless given, as spawnGateway: never the repository's ./data, which other tests' gateways may hold
-  return runToExit(path.join(ROOT, 'src/main.ts'), [], childEnv({ PORT: '0', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'kwgw-')) }, env));
+  return runToExit(path.join(ROOT, 'src/main.ts'), [], childEnv({ PORT: '0', WORKERS: '1', DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'kwgw-')) }, env));
 }
 
 /** Runs the CLI (scripts/cli.ts through tsx) to its end, with `stdin` as its standard input (empty by default). */

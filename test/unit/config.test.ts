@@ -77,4 +77,34 @@ describe('loadConfig', () => {
     expect(second.jwt.secret).toBe(first.jwt.secret);
     expect(first.masterKeys).toMatch(/^1:[A-Za-z0-9+/]{43}=$/);
   });
+
+  describe('WORKERS', () => {
+    const base = { KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT };
+    const shared = { ...base, DATABASE_URL: 'postgres://db/kw', REDIS_URL: 'redis://cache:6379' };
+    const cores = os.availableParallelism();
+
+    it('defaults to one process on the embedded default, and with only one of PostgreSQL and Redis', () => {
+      expect(loadConfig({ ...base, DATA_DIR: tmpDir() }).workers).toBe(1);
+      expect(loadConfig({ ...base, REDIS_URL: 'redis://cache:6379', DATA_DIR: tmpDir() }).workers).toBe(1);
+      expect(loadConfig({ ...base, DATABASE_URL: 'postgres://db/kw' }).workers).toBe(1);
+    });
+
+    it('defaults to the number of cores on PostgreSQL + Redis, and takes an explicit count', () => {
+      expect(loadConfig(shared).workers).toBe(cores);
+      expect(loadConfig({ ...shared, WORKERS: '3' }).workers).toBe(3);
+      expect(loadConfig({ ...base, WORKERS: '1', DATA_DIR: tmpDir() }).workers).toBe(1);
+    });
+
+    it('refuses more than one worker without both PostgreSQL and Redis, naming what is missing', () => {
+      const embedded = configError({ ...base, WORKERS: '2', DATA_DIR: tmpDir() });
+      expect(embedded.variable).toBe('WORKERS');
+      expect(embedded.message).toMatch(/WORKERS=2 needs PostgreSQL and Redis \(set DATABASE_URL and REDIS_URL\)/);
+      expect(configError({ ...base, WORKERS: '4', DATABASE_URL: 'postgres://db/kw' }).message).toMatch(/\(set REDIS_URL\)/);
+      expect(configError({ ...base, WORKERS: '2', REDIS_URL: 'redis://cache:6379', DATA_DIR: tmpDir() }).message).toMatch(/\(set DATABASE_URL\)/);
+    });
+
+    it.each(['0', '-1', 'many', '1.5', '257'])('rejects WORKERS=%s', (bad) => {
+      expect(configError({ ...shared, WORKERS: bad }).variable).toBe('WORKERS');
+    });
+  });
 });
