@@ -18,6 +18,8 @@ export interface ChartProps {
   yLabel: string;
   /** formats a y value for the axis and the legend (e.g. money through lib/format) */
   formatY?: (value: number) => string;
+  /** formats a y value for the axis ticks only (shorter than the legend's, e.g. $0.25 rather than $0.250000); formatY when absent */
+  formatAxis?: (value: number) => string;
   height?: number;
 }
 

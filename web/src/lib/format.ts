@@ -12,6 +12,15 @@ export function formatMicroDollars(micro: number | null | undefined): string {
   return usd.format(micro / 1_000_000);
 }
 
+const usdAxis = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 4 });
+const usdAxisCompact = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1 });
+
+/** A chart's axis tick in dollars: short (the legend and tables keep the full precision). */
+export function formatMicroDollarsAxis(micro: number): string {
+  const usd = micro / 1_000_000;
+  return Math.abs(usd) >= 10_000 ? usdAxisCompact.format(usd) : usdAxis.format(usd);
+}
+
 /** Dollars typed by a person (e.g. "12.5") → integer micro-dollars, or null when it is not a number. */
 export function parseDollarsToMicro(text: string): number | null {
   const t = text.trim().replace(/^\$/, '');

@@ -1,7 +1,7 @@
 import type { paths } from './api/schema';
 import type { ChartProps } from '../components/Chart';
 import type { TimePreset } from './time-range';
-import { formatMicroDollars, formatNumber } from './format';
+import { formatMicroDollars, formatMicroDollarsAxis, formatNumber } from './format';
 
 /** The analytics API's time series, typed from /openapi.json, and how the console charts them. */
 export type TimeseriesQuery = NonNullable<paths['/analytics/timeseries']['get']['parameters']['query']>;
@@ -35,11 +35,13 @@ export interface Metric {
   yLabel: string;
   value(p: UsagePoint): number | null;
   format(v: number): string;
+  /** the axis ticks' format, when shorter than format */
+  axis?(v: number): string;
 }
 
 export const METRICS = {
   requests: { yLabel: 'Requests (per bucket)', value: (p) => p.requests, format: (v) => (Number.isInteger(v) ? formatNumber(v) : v.toFixed(1)) },
-  spend: { yLabel: 'Spend (USD per bucket)', value: (p) => p.costMicros, format: (v) => formatMicroDollars(v) },
+  spend: { yLabel: 'Spend (USD per bucket)', value: (p) => p.costMicros, format: (v) => formatMicroDollars(v), axis: (v) => formatMicroDollarsAxis(v) },
   errorRate: {
     yLabel: 'Error rate (% of requests)',
     value: (p) => (p.requests ? (100 * p.errors) / p.requests : null),

@@ -27,7 +27,7 @@ export function KeyUsagePanel({ k }: { k: GatewayKey }) {
         {formatTokens(totals.promptTokens + totals.completionTokens)} tokens,{' '}
         <Money micro={totals.costMicros} /> from {usage.data.from} to {usage.data.to} (UTC days).
       </p>
-      {days.length > 1 && <Chart title={`Requests per day for ${k.name}`} x={series.x} ys={series.ys} series={[{ label: 'Requests' }, { label: 'Errors' }]} yLabel="Requests per day" />}
+      {days.length > 0 && <Chart title={`Requests per day for ${k.name}`} x={series.x} ys={series.ys} series={[{ label: 'Requests' }, { label: 'Errors' }]} yLabel="Requests per day" />}
       {days.length > 0 && (
         <table aria-label={`Daily usage of ${k.name}`}>
           <thead>

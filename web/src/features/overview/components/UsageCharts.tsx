@@ -1,13 +1,13 @@
 import { useMemo } from 'react';
 import { Chart } from '../../../components/Chart';
-import { chartData, METRICS, type UsageSeries } from '../../../lib/usage-series';
+import { chartData, METRICS, type Metric, type UsageSeries } from '../../../lib/usage-series';
 
 type MetricName = keyof typeof METRICS;
 
 function MetricChart({ title, series, metric }: { title: string; series: UsageSeries[]; metric: MetricName }) {
-  const m = METRICS[metric];
+  const m: Metric = METRICS[metric];
   const data = useMemo(() => chartData(series, m), [series, m]);
-  return <Chart title={title} yLabel={m.yLabel} formatY={m.format} {...data} />;
+  return <Chart title={title} yLabel={m.yLabel} formatY={m.format} formatAxis={m.axis} {...data} />;
 }
 
 /** Latency the clients saw and, where the hourly rollups hold it, the part the gateway added: two lines, one axis. */

@@ -9,7 +9,7 @@ export function ExplorerCharts({ series, groupLabel }: { series: UsageSeries[]; 
   return (
     <div className="chart-grid">
       <Chart title={`Requests by ${groupLabel.toLowerCase()}`} yLabel={METRICS.requests.yLabel} formatY={METRICS.requests.format} {...requests} />
-      <Chart title={`Spend by ${groupLabel.toLowerCase()}`} yLabel={METRICS.spend.yLabel} formatY={METRICS.spend.format} {...spend} />
+      <Chart title={`Spend by ${groupLabel.toLowerCase()}`} yLabel={METRICS.spend.yLabel} formatY={METRICS.spend.format} formatAxis={METRICS.spend.axis} {...spend} />
     </div>
   );
 }
