@@ -11,6 +11,7 @@ import { routes as audit } from '../features/audit/routes';
 import { routes as system } from '../features/system/routes';
 import { routes as overview } from '../features/overview/routes';
 import { routes as usage } from '../features/usage/routes';
+import { routes as teams } from '../features/teams/routes';
 
 /**
  * Every feature's pages, one line per feature. A feature folder exports `routes` (lib/routes.ts says what a
@@ -24,6 +25,7 @@ export const featureRoutes: FeatureRoute[] = [
   ...keys,
   ...quickstart,
   ...users,
+  ...teams,
   ...plans,
   ...services,
   ...models,

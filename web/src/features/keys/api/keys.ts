@@ -3,6 +3,7 @@ import { api, unwrap } from '../../../lib/api/client';
 import type { paths } from '../../../lib/api/schema';
 
 export type CreateKeyBody = paths['/api-keys']['post']['requestBody']['content']['application/json'];
+export type UpdateKeyBody = paths['/api-keys/{id}']['patch']['requestBody']['content']['application/json'];
 export type KeyFilters = NonNullable<paths['/api-keys']['get']['parameters']['query']>;
 export const SCOPES = ['chat', 'proxy', 'models', 'embeddings'] as const;
 
@@ -21,6 +22,9 @@ export interface GatewayKey {
   limits: { rpm?: number | null; rph?: number | null; rpd?: number | null; tpm?: number | null } | null;
   /** credits = dollars */
   monthlyCredits: number | null;
+  /** what an administrator set on this key: its owner may only narrow these (the API refuses the rest) */
+  lockedByAdmin?: KeyLocks | null;
+  teamId?: string | null;
   status: 'active' | 'revoked' | 'expired';
   expiresAt: string | null;
   revokedAt: string | null;
@@ -29,6 +33,17 @@ export interface GatewayKey {
   createdAt: string;
   replacedBy: string | null;
   rotatedFrom: string | null;
+}
+
+export interface KeyLocks {
+  scopes?: string[];
+  services?: string[];
+  models?: string[];
+  allowedIps?: string[];
+  allowedReferrers?: string[];
+  expiresAt?: string;
+  limits?: { rpm?: number; rph?: number; rpd?: number; tpm?: number };
+  monthlyCredits?: number;
 }
 
 export type IssuedKey = GatewayKey & { key: string };
@@ -63,6 +78,9 @@ function useKeyMutation<V, R>(fn: (vars: V) => Promise<R>) {
 }
 
 export const useCreateKey = () => useKeyMutation((body: CreateKeyBody) => unwrap<IssuedKey>(api.POST('/api-keys', { body })));
+
+export const useUpdateKey = () =>
+  useKeyMutation(({ id, body }: { id: string; body: UpdateKeyBody }) => unwrap<GatewayKey>(api.PATCH('/api-keys/{id}', { params: { path: { id } }, body })));
 
 export const useRevokeKey = () =>
   useKeyMutation(({ id, reason }: { id: string; reason?: string }) =>

@@ -11,6 +11,7 @@ import { CreateKeyForm } from '../components/CreateKeyForm';
 import { SecretOnce } from '../components/SecretOnce';
 import { KeyActions } from '../components/KeyActions';
 import { KeyUsagePanel } from '../components/KeyUsagePanel';
+import { EditKeyForm } from '../components/EditKeyForm';
 
 const PAGE = 50;
 
@@ -20,6 +21,7 @@ export default function KeysPage() {
   const [creating, setCreating] = useState(false);
   const [issued, setIssued] = useState<IssuedKey | null>(null);
   const [usageOf, setUsageOf] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const keys = useKeys(filters);
   const users = useUserOptions(isAdmin).data?.data ?? [];
   const owner = (id: string) => users.find((u) => u.id === id)?.email ?? id.slice(0, 8);
@@ -85,9 +87,21 @@ export default function KeysPage() {
                   <button type="button" className="secondary" aria-expanded={usageOf === k.id} aria-label={`Usage of ${k.name}`} onClick={() => setUsageOf(usageOf === k.id ? null : k.id)}>
                     Usage
                   </button>
+                  {k.status === 'active' && (
+                    <button type="button" className="secondary" aria-expanded={editing === k.id} aria-label={`Edit ${k.name}`} onClick={() => setEditing(editing === k.id ? null : k.id)}>
+                      Edit
+                    </button>
+                  )}
                   <KeyActions k={k} onRotated={setIssued} />
                 </td>
               </tr>
+              {editing === k.id && (
+                <tr>
+                  <td colSpan={isAdmin ? 9 : 8}>
+                    <EditKeyForm k={k} isAdmin={isAdmin} onDone={() => setEditing(null)} />
+                  </td>
+                </tr>
+              )}
               {usageOf === k.id && (
                 <tr>
                   <td colSpan={isAdmin ? 9 : 8}>

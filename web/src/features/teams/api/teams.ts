@@ -1,0 +1,68 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { api, unwrap } from '../../../lib/api/client';
+import type { paths } from '../../../lib/api/schema';
+
+export type CreateTeamBody = paths['/teams']['post']['requestBody']['content']['application/json'];
+export type UpdateTeamBody = paths['/teams/{id}']['patch']['requestBody']['content']['application/json'];
+export type TeamRole = 'team_admin' | 'member';
+
+export interface Team {
+  id: string;
+  name: string;
+  slug: string;
+  /** USD per calendar month; null = none */
+  monthlyBudget: number | null;
+  rpm: number | null;
+  tpm: number | null;
+  services: string[] | null;
+  models: string[] | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TeamMember {
+  userId: string;
+  email?: string;
+  role: TeamRole;
+  createdAt: string;
+}
+
+export interface UserOption {
+  id: string;
+  email: string;
+  role: string;
+}
+
+const KEY = ['teams'] as const;
+
+/** Admins: every team; anyone else: the teams they belong to (the API decides). */
+export const useTeams = () => useQuery({ queryKey: KEY, queryFn: () => unwrap<{ data: Team[] }>(api.GET('/teams')) });
+
+/** A team's members: an org admin or a team admin of that team (others get the API's 403, shown in words). */
+export const useMembers = (teamId: string) =>
+  useQuery({ queryKey: [...KEY, teamId, 'members'], retry: false, queryFn: () => unwrap<{ data: TeamMember[] }>(api.GET('/teams/{id}/members', { params: { path: { id: teamId } } })) });
+
+export const useUserOptions = (enabled: boolean) =>
+  useQuery({ queryKey: ['users', 'options'], enabled, queryFn: () => unwrap<{ data: UserOption[] }>(api.GET('/users', { params: { query: { limit: 200 } as never } })) });
+
+function useTeamMutation<V, R>(fn: (vars: V) => Promise<R>) {
+  const queryClient = useQueryClient();
+  return useMutation({ mutationFn: fn, onSuccess: () => queryClient.invalidateQueries({ queryKey: KEY }) });
+}
+
+export const useCreateTeam = () => useTeamMutation((body: CreateTeamBody) => unwrap<Team>(api.POST('/teams', { body })));
+export const useUpdateTeam = () =>
+  useTeamMutation(({ id, body }: { id: string; body: UpdateTeamBody }) => unwrap<Team>(api.PATCH('/teams/{id}', { params: { path: { id } }, body })));
+export const useDeleteTeam = () => useTeamMutation((id: string) => unwrap<void>(api.DELETE('/teams/{id}', { params: { path: { id } } })));
+export const useAddMember = () =>
+  useTeamMutation(({ teamId, userId, role }: { teamId: string; userId: string; role: TeamRole }) =>
+    unwrap<TeamMember>(api.POST('/teams/{id}/members', { params: { path: { id: teamId } }, body: { userId, role } })),
+  );
+export const useChangeMember = () =>
+  useTeamMutation(({ teamId, userId, role }: { teamId: string; userId: string; role: TeamRole }) =>
+    unwrap<TeamMember>(api.PATCH('/teams/{id}/members/{userId}', { params: { path: { id: teamId, userId } }, body: { role } })),
+  );
+export const useRemoveMember = () =>
+  useTeamMutation(({ teamId, userId }: { teamId: string; userId: string }) =>
+    unwrap<void>(api.DELETE('/teams/{id}/members/{userId}', { params: { path: { id: teamId, userId } } })),
+  );
