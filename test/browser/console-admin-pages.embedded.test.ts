@@ -85,6 +85,38 @@ describe('console admin pages (embedded, Chromium)', () => {
     await expectAccessible('models');
   });
 
+  it('reorders an alias chain by dragging a target with the mouse, and the API has the saved order', async () => {
+    type Alias = { alias: string; targets: { service: string; model: string }[] };
+    const aliases = async () => (await gw.api<{ data: Alias[] }>('GET', '/models', token)).body.data;
+    const alias = (await aliases()).find((a) => a.targets.length >= 3) ?? (await aliases()).find((a) => a.targets.length >= 2)!;
+    const names = alias.targets.map((t) => `${t.service}/${t.model}`);
+    await new Shell(page).go('Models');
+    const section = page.getByRole('region', { name: `Alias ${alias.alias}` });
+    const handle = section.getByRole('button', { name: `Drag ${names[0]} (position 1 of ${names.length})` });
+    const last = section.locator(`li[data-target="${names[names.length - 1]}"]`);
+    const from = (await handle.boundingBox())!;
+    const to = (await last.boundingBox())!;
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+    await page.mouse.down();
+    // past the activation distance, then onto the last row in steps (dnd-kit follows pointer moves)
+    await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2 + 10, { steps: 3 });
+    await page.mouse.move(from.x + from.width / 2, to.y + to.height / 2 + 4, { steps: 12 });
+    await page.mouse.up();
+    const expected = [...names.slice(1), names[0]];
+    await page.waitForFunction(
+      ([sel, want]) => Array.from((globalThis as any).document.querySelectorAll(sel)).map((li: any) => li.dataset.target).join('|') === want,
+      [`section[aria-label="Alias ${alias.alias}"] li[data-target]`, expected.join('|')] as const,
+    );
+    await section.getByRole('button', { name: 'Save chain' }).click();
+    for (let i = 0; i < 50; i++) {
+      const now = (await aliases()).find((a) => a.alias === alias.alias)!;
+      if (now.targets.map((t) => `${t.service}/${t.model}`).join('|') === expected.join('|')) break;
+      await page.waitForTimeout(100);
+    }
+    expect((await aliases()).find((a) => a.alias === alias.alias)!.targets.map((t) => `${t.service}/${t.model}`)).toEqual(expected);
+    await expectAccessible('models-dragged');
+  });
+
   it('edits a plan', async () => {
     await new Shell(page).go('Plans');
     await page.getByRole('button', { name: 'Edit plan pro' }).click();

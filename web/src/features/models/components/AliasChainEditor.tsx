@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { SelectField, TextField } from '../../../components/Field';
 import { ErrorMessage } from '../../../components/ErrorMessage';
+import { SortableChain } from './SortableChain';
 import { useDeleteAlias, usePutAlias, type Alias, type AliasTarget } from '../api/models';
 
 /**
- * An alias's fallback chain, reordered with up/down buttons (keyboard-friendly), targets added and removed,
+ * An alias's fallback chain, reordered by drag and drop (keyboard too) or up/down buttons, targets added and removed,
  * saved as a whole (PUT replaces the chain). The first target is tried first.
  */
 export function AliasChainEditor({ alias, services, isNew, onDone }: { alias: Alias; services: string[]; isNew?: boolean; onDone?: () => void }) {
@@ -13,11 +14,6 @@ export function AliasChainEditor({ alias, services, isNew, onDone }: { alias: Al
   const [add, setAdd] = useState<AliasTarget>({ service: services[0] ?? '', model: '' });
   const put = usePutAlias();
   const remove = useDeleteAlias();
-  const move = (i: number, by: -1 | 1) => {
-    const next = [...targets];
-    [next[i], next[i + by]] = [next[i + by], next[i]];
-    setTargets(next);
-  };
   const addTarget = (e: FormEvent) => {
     e.preventDefault();
     if (!add.model.trim()) return;
@@ -29,24 +25,7 @@ export function AliasChainEditor({ alias, services, isNew, onDone }: { alias: Al
     <section className="panel" aria-label={`Alias ${alias.alias || 'new'}`}>
       {isNew ? <TextField label="Alias name" required value={name} onChange={(e) => setName(e.target.value)} /> : <h3>{alias.alias}</h3>}
       {alias.description && <p className="muted">{alias.description}</p>}
-      <ol aria-label={`Fallback chain of ${name || 'the new alias'}`}>
-        {targets.map((t, i) => (
-          <li key={`${t.service}/${t.model}/${i}`}>
-            <span className="mono">
-              {t.service}/{t.model}
-            </span>{' '}
-            <button type="button" className="secondary" disabled={i === 0} onClick={() => move(i, -1)} aria-label={`Move ${t.service}/${t.model} up`}>
-              ↑
-            </button>{' '}
-            <button type="button" className="secondary" disabled={i === targets.length - 1} onClick={() => move(i, 1)} aria-label={`Move ${t.service}/${t.model} down`}>
-              ↓
-            </button>{' '}
-            <button type="button" className="secondary" onClick={() => setTargets(targets.filter((_, j) => j !== i))} aria-label={`Remove ${t.service}/${t.model}`}>
-              Remove
-            </button>
-          </li>
-        ))}
-      </ol>
+      <SortableChain targets={targets} onChange={setTargets} label={`Fallback chain of ${name || 'the new alias'}`} />
       <form className="toolbar" onSubmit={addTarget} aria-label={`Add a target to ${name || 'the new alias'}`}>
         <SelectField label="Target service" value={add.service} onChange={(e) => setAdd({ ...add, service: e.target.value })} options={services} />
         <TextField label="Target model" value={add.model} onChange={(e) => setAdd({ ...add, model: e.target.value })} />
