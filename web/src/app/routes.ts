@@ -12,6 +12,7 @@ import { routes as system } from '../features/system/routes';
 import { routes as overview } from '../features/overview/routes';
 import { routes as usage } from '../features/usage/routes';
 import { routes as teams } from '../features/teams/routes';
+import { routes as webhooks } from '../features/webhooks/routes';
 
 /**
  * Every feature's pages, one line per feature. A feature folder exports `routes` (lib/routes.ts says what a
@@ -30,6 +31,7 @@ export const featureRoutes: FeatureRoute[] = [
   ...services,
   ...models,
   ...routing,
+  ...webhooks,
   ...audit,
   ...system,
 ];

@@ -66,3 +66,26 @@ export const useRemoveMember = () =>
   useTeamMutation(({ teamId, userId }: { teamId: string; userId: string }) =>
     unwrap<void>(api.DELETE('/teams/{id}/members/{userId}', { params: { path: { id: teamId, userId } } })),
   );
+
+export type TeamUsageGroup = 'day' | 'user' | 'key' | 'service' | 'model' | 'status';
+export interface TeamUsageRow {
+  group: string | null;
+  label: string | null;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  costMicros: number;
+  avgLatencyMs: number;
+}
+
+/** A team's usage over whole UTC days (admins, analysts, the team's team admins; others get the API's 403). */
+export const useTeamUsage = (teamId: string, from: string, to: string, groupBy: TeamUsageGroup) =>
+  useQuery({
+    queryKey: [...KEY, teamId, 'usage', from, to, groupBy],
+    retry: false,
+    queryFn: () =>
+      unwrap<{ totals: Omit<TeamUsageRow, 'group' | 'label'>; rows: TeamUsageRow[] }>(
+        api.GET('/teams/{id}/usage', { params: { path: { id: teamId }, query: { from, to, groupBy } as never } }),
+      ),
+  });

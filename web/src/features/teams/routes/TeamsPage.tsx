@@ -7,6 +7,7 @@ import { dollarsToMicro, formatNumber } from '../../../lib/format';
 import { useDeleteTeam, useTeams } from '../api/teams';
 import { TeamForm } from '../components/TeamForm';
 import { TeamMembers } from '../components/TeamMembers';
+import { TeamUsage } from '../components/TeamUsage';
 
 /**
  * Teams: admins see every team, create, edit and delete them and manage members; anyone else sees the teams they
@@ -20,6 +21,7 @@ export default function TeamsPage() {
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [usageOf, setUsageOf] = useState<string | null>(null);
   return (
     <Page
       title={isAdmin ? 'Teams' : 'My teams'}
@@ -65,6 +67,9 @@ export default function TeamsPage() {
                       <button type="button" className="secondary" aria-expanded={open === t.id} aria-label={`Members of ${t.name}`} onClick={() => setOpen(open === t.id ? null : t.id)}>
                         Members
                       </button>
+                      <button type="button" className="secondary" aria-expanded={usageOf === t.id} aria-label={`Usage of ${t.name}`} onClick={() => setUsageOf(usageOf === t.id ? null : t.id)}>
+                        Usage
+                      </button>
                       {isAdmin && (
                         <>
                           <button type="button" className="secondary" aria-label={`Edit team ${t.name}`} onClick={() => setEditing(editing === t.id ? null : t.id)}>
@@ -82,6 +87,13 @@ export default function TeamsPage() {
                   <tr>
                     <td colSpan={7}>
                       <TeamForm team={t} onDone={() => setEditing(null)} />
+                    </td>
+                  </tr>
+                )}
+                {usageOf === t.id && (
+                  <tr>
+                    <td colSpan={7}>
+                      <TeamUsage team={t} />
                     </td>
                   </tr>
                 )}
