@@ -54,6 +54,8 @@ export async function up(db: Knex): Promise<void> {
     t.uuid('team_id').notNullable().defaultTo(NONE);
     sums(t, false);
     t.primary(['day', 'user_id', 'gateway_key_id', 'team_id']);
+    // one user's keys over a long range (a developer's own series by key) without reading everyone's days
+    t.index(['user_id', 'day']);
   });
 
   const base = 'sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens), sum(cost_micros), sum(latency_ms_sum)';
