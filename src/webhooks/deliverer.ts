@@ -28,6 +28,9 @@ export interface DelivererDeps {
 }
 
 const USER_AGENT = 'Keywallet-Webhooks/1';
+/** finished deliveries (and their attempts) are kept this long in the delivery log */
+export const DELIVERY_LOG_RETENTION_MS = 30 * 86_400_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** The delay before attempt `attempt + 1`: exponential from retryBaseMs, capped, with ±20 % jitter. */
 export function retryDelayMs(attempt: number, opts: Pick<DeliveryOptions, 'retryBaseMs' | 'retryMaxMs'>, random = Math.random): number {
@@ -47,6 +50,7 @@ export class WebhookDeliverer {
   private soon?: NodeJS.Timeout;
   /** when this node's own scheduled retries fall due (bounded: only those within one poll period) */
   private planned: number[] = [];
+  private prunedAt = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -54,7 +58,10 @@ export class WebhookDeliverer {
   constructor(private readonly deps: DelivererDeps, readonly opts: DeliveryOptions) {}
 
   start(): void {
-    this.poll = setInterval(() => this.kick(), this.opts.pollMs);
+    this.poll = setInterval(() => {
+      this.kick();
+      void this.pruneNow();
+    }, this.opts.pollMs);
     this.poll.unref();
     this.kick();
   }
@@ -106,6 +113,24 @@ export class WebhookDeliverer {
         this.deps.logger.warn({ reason: (err as Error)?.message }, 'webhooks: could not claim due deliveries; retrying at the next poll');
       }
     } while (this.again && !this.stopped);
+  }
+
+  /** Deletes finished deliveries older than the retention (their attempts go with them), at most once an hour. */
+  async pruneNow(force = false): Promise<number> {
+    const nowMs = this.deps.clock.now();
+    if (!force && nowMs - this.prunedAt < PRUNE_EVERY_MS) return 0;
+    this.prunedAt = nowMs;
+    try {
+      const deleted: unknown = await this.deps.db('webhook_deliveries')
+        .whereIn('status', ['succeeded', 'failed'])
+        .where('completed_at', '<', new Date(nowMs - DELIVERY_LOG_RETENTION_MS))
+        .delete();
+      // pg answers a count, the embedded driver its raw result
+      return typeof deleted === 'number' ? deleted : Number((deleted as { rowCount?: number })?.rowCount ?? 0);
+    } catch (err) {
+      this.deps.logger.warn({ reason: (err as Error)?.message }, 'webhooks: could not prune the delivery log');
+      return 0;
+    }
   }
 
   /** Claims due rows (pending and due, or delivering with an expired lease) for this node, counting the attempt. */

@@ -231,6 +231,16 @@ describe(`webhooks and budget alerts (${TEST_BACKEND})`, () => {
     }, 10_000);
   });
 
+  it('keeps finished deliveries in the log for 30 days, pending ones until they finish', async () => {
+    const old = new Date(Date.now() - 31 * 86_400_000);
+    const [done] = await insertDeliveries(gw.deps.db, [hookId], { id: crypto.randomUUID(), type: 'budget.threshold', body: '{}' }, old);
+    await gw.deps.db('webhook_deliveries').where({ id: done.id }).update({ status: 'succeeded', completed_at: old });
+    const [waiting] = await insertDeliveries(gw.deps.db, [hookId], { id: crypto.randomUUID(), type: 'budget.threshold', body: '{}' }, new Date(Date.now() + 86_400_000));
+    expect(await gw.deps.webhooks.pruneNow(true)).toBe(1);
+    expect(await gw.deps.db('webhook_deliveries').whereIn('id', [done.id, waiting.id]).pluck('status')).toEqual(['pending']);
+    await gw.deps.db('webhook_deliveries').where({ id: waiting.id }).delete();
+  });
+
   describe('attackers', () => {
     it('refuses hostile URLs with a clear 400 and creates nothing', async () => {
       const before = Number((await gw.deps.db('webhooks').count({ n: '*' }))[0].n);
