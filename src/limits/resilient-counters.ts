@@ -84,12 +84,12 @@ export class ResilientCounters {
   }
 
   /** All adjustments of one request in one call (one round trip to the shared store). */
-  adjustMany(store: CounterStore, items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
+  adjustMany(store: CounterStore, items: readonly CounterAdjustment[], nowMs: number): Promise<number[]> {
     if (store === 'local') return this.local.adjustMany(items, nowMs);
     return this.guard(() => this.shared.adjustMany(items, nowMs));
   }
 
-  peekShared(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
+  peekShared(checks: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling'>[], nowMs: number): Promise<number[]> {
     return this.guard(() => this.shared.peek(checks, nowMs));
   }
 

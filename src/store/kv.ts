@@ -7,7 +7,11 @@
  * One counter checked by `admit`.
  * - With `windowMs`: a sliding-window counter (two fixed buckets, the previous one weighted by how much
  *   of it still overlaps the window). `used` is the weighted count.
- * - Without `windowMs`: a plain counter (credits spent, monthly quotas) that expires after `ttlMs`
+ * - With `rolling`: a rolling-window total (a budget over the last 24 h, 7 d, 30 d): one hash per counter whose
+ *   fields are time buckets (`floor(now / bucketMs)`); `used` is the sum of the newest `buckets` of them (the
+ *   current one included), older fields are deleted as they fall out. Expires `ttlMs` after its last admit and,
+ *   when absent, starts from `initial` (put in the current bucket).
+ * - Otherwise: a plain counter (credits spent, monthly quotas) that expires after `ttlMs`
  *   and, when absent, starts from `initial` (so a counter lost with Redis restarts from the database's truth).
  */
 export interface CounterCheck {
@@ -15,8 +19,15 @@ export interface CounterCheck {
   limit: number;
   cost: number;
   windowMs?: number;
+  rolling?: RollingWindow;
   ttlMs?: number;
   initial?: number;
+}
+
+export interface RollingWindow {
+  bucketMs: number;
+  /** how many buckets, the current one included, make up the total */
+  buckets: number;
 }
 
 export interface CounterState {
@@ -38,7 +49,7 @@ export interface AdmitResult {
 }
 
 /** Which counter an adjustment goes to: the same key and window as when it was admitted. */
-export type CounterRef = Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs'>;
+export type CounterRef = Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs' | 'rolling'>;
 
 export interface CounterAdjustment {
   check: CounterRef;
@@ -57,10 +68,14 @@ export interface KvStore {
   admit(checks: CounterCheck[], nowMs: number, linked?: CounterCheck[]): Promise<AdmitResult>;
   /** Adds delta to a counter admitted at `nowMs`. A plain counter that has expired meanwhile stays absent. */
   adjust(check: CounterRef, delta: number, nowMs: number): Promise<void>;
-  /** Several adjustments of counters admitted at `nowMs` in one round trip (settling a request: tokens and credits). */
-  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void>;
+  /**
+   * Several adjustments of counters admitted at `nowMs` in one round trip (settling a request: tokens and credits).
+   * Resolves with each plain or rolling counter's value after its adjustment, in the same call (NaN for a sliding
+   * window, and for a plain counter that was absent, so not revived).
+   */
+  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<number[]>;
   /** Current value of counters without changing them (missing → 0). */
-  peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]>;
+  peek(checks: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling'>[], nowMs: number): Promise<number[]>;
   get(key: string): Promise<string | null>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;
@@ -84,4 +99,10 @@ export function windowBuckets(key: string, windowMs: number, nowMs: number) {
 
 export function slidingUsed(prev: number, curr: number, elapsed: number, windowMs: number): number {
   return Math.floor((prev * (windowMs - elapsed)) / windowMs) + curr;
+}
+
+/** The bucket a rolling counter takes at `nowMs`, and the oldest bucket its total still counts. */
+export function rollingBuckets(r: RollingWindow, nowMs: number): { index: number; oldest: number } {
+  const index = Math.floor(nowMs / r.bucketMs);
+  return { index, oldest: index - r.buckets + 1 };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, slidingUsed, windowBuckets } from './kv';
+import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, rollingBuckets, slidingUsed, windowBuckets } from './kv';
 
 interface Entry {
   value: string;
@@ -13,6 +13,8 @@ interface Entry {
 export class MemoryKvStore implements KvStore {
   readonly kind = 'memory' as const;
   private readonly data = new Map<string, Entry>();
+  /** rolling-window counters: bucket index → amount, like the hash Redis keeps */
+  private readonly rolling = new Map<string, { buckets: Map<number, number>; expiresAt: number }>();
   private readonly bus = new EventEmitter();
   private sweeper: NodeJS.Timeout;
 
@@ -33,7 +35,7 @@ export class MemoryKvStore implements KvStore {
     const blocked = checks.findIndex((c, i) => states[i].used + c.cost > c.limit);
     if (blocked !== -1) return { ok: false, blocked, states };
     checks.forEach((c, i) => {
-      this.incr(c, c.cost, nowMs);
+      this.incr(c, c.cost, nowMs, true);
       states[i].used += c.cost;
     });
     return { ok: true, blocked: -1, states };
@@ -43,12 +45,15 @@ export class MemoryKvStore implements KvStore {
     this.adjustOne(check, delta, nowMs);
   }
 
-  async adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
-    for (const { check, delta } of items) this.adjustOne(check, delta, nowMs);
+  async adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<number[]> {
+    return items.map(({ check, delta }) => {
+      const applied = this.adjustOne(check, delta, nowMs);
+      return applied && !check.windowMs ? this.currentUsed(check, nowMs) : NaN;
+    });
   }
 
-  async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
-    return checks.map((c) => this.currentUsed({ key: c.key, windowMs: c.windowMs }, nowMs)); // missing → 0, as on Redis
+  async peek(checks: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling'>[], nowMs: number): Promise<number[]> {
+    return checks.map((c) => this.currentUsed({ key: c.key, windowMs: c.windowMs, rolling: c.rolling }, nowMs)); // missing → 0, as on Redis
   }
 
   async get(key: string): Promise<string | null> {
@@ -67,6 +72,7 @@ export class MemoryKvStore implements KvStore {
 
   async del(key: string): Promise<void> {
     this.data.delete(key);
+    this.rolling.delete(key);
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -94,7 +100,24 @@ export class MemoryKvStore implements KvStore {
     return Number(e.value);
   }
 
-  private currentUsed(c: Pick<CounterCheck, 'key' | 'windowMs' | 'initial'>, nowMs: number): number {
+  private liveRolling(key: string) {
+    const h = this.rolling.get(key);
+    if (h && h.expiresAt <= Date.now()) {
+      this.rolling.delete(key);
+      return undefined;
+    }
+    return h;
+  }
+
+  private currentUsed(c: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling' | 'initial'>, nowMs: number): number {
+    if (c.rolling) {
+      const h = this.liveRolling(c.key);
+      if (!h) return c.initial ?? 0;
+      const { oldest } = rollingBuckets(c.rolling, nowMs);
+      let sum = 0;
+      for (const [index, amount] of h.buckets) if (index >= oldest) sum += amount;
+      return sum;
+    }
     if (c.windowMs) {
       const b = windowBuckets(c.key, c.windowMs, nowMs);
       return slidingUsed(this.num(b.previous) || 0, this.num(b.current) || 0, b.elapsed, c.windowMs);
@@ -104,12 +127,27 @@ export class MemoryKvStore implements KvStore {
   }
 
   private resetMs(c: CounterCheck, nowMs: number): number {
+    if (c.rolling) return c.ttlMs ?? 0;
     if (c.windowMs) return c.windowMs - windowBuckets(c.key, c.windowMs, nowMs).elapsed;
     const e = this.data.get(c.key);
     return e?.expiresAt ? Math.max(0, e.expiresAt - Date.now()) : c.ttlMs ?? 0;
   }
 
-  private incr(c: Pick<CounterCheck, 'key' | 'windowMs' | 'ttlMs' | 'initial'>, delta: number, nowMs: number): void {
+  private incr(c: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling' | 'ttlMs' | 'initial'>, delta: number, nowMs: number, admitting = false): void {
+    if (c.rolling) {
+      const { index, oldest } = rollingBuckets(c.rolling, nowMs);
+      let h = this.liveRolling(c.key);
+      if (!h) {
+        h = { buckets: new Map([[index, c.initial ?? 0]]), expiresAt: Date.now() + (c.ttlMs ?? 0) };
+        this.rolling.set(c.key, h);
+      }
+      h.buckets.set(index, (h.buckets.get(index) ?? 0) + delta);
+      if (admitting) {
+        for (const b of h.buckets.keys()) if (b < oldest) h.buckets.delete(b);
+        h.expiresAt = Date.now() + (c.ttlMs ?? 0);
+      }
+      return;
+    }
     if (c.windowMs) {
       const key = windowBuckets(c.key, c.windowMs, nowMs).current;
       const v = this.num(key);
@@ -129,14 +167,16 @@ export class MemoryKvStore implements KvStore {
     });
   }
 
-  /** Like the Redis script: a plain counter that expired (or never was) is not revived by an adjustment. */
-  private adjustOne(c: CounterRef, delta: number, nowMs: number): void {
-    if (!c.windowMs && Number.isNaN(this.num(c.key))) return;
+  /** Like the Redis script: a plain or rolling counter that expired (or never was) is not revived by an adjustment. */
+  private adjustOne(c: CounterRef, delta: number, nowMs: number): boolean {
+    if (c.rolling ? !this.liveRolling(c.key) : !c.windowMs && Number.isNaN(this.num(c.key))) return false;
     this.incr(c, delta, nowMs);
+    return true;
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const [k, e] of this.data) if (e.expiresAt && e.expiresAt <= now) this.data.delete(k);
+    for (const [k, h] of this.rolling) if (h.expiresAt <= now) this.rolling.delete(k);
   }
 }

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, windowBuckets } from './kv';
+import { AdmitResult, CounterAdjustment, CounterCheck, CounterRef, KvStore, rollingBuckets, windowBuckets } from './kv';
 import { ADMIT, SETTLE } from './redis-scripts';
 
 /** Where the usage events of a settle call go: the stream's full key and its most entries. */
@@ -9,7 +9,7 @@ export interface UsageStreamTarget {
 }
 
 type AdmitFn = (numKeys: number, ...args: string[]) => Promise<number[]>;
-type SettleFn = (numKeys: number, ...args: string[]) => Promise<number>;
+type SettleFn = (numKeys: number, ...args: string[]) => Promise<number[]>;
 
 /** Adjustments and usage events waiting for the end of the event-loop turn; one script call carries them all. */
 interface AdjustBatch {
@@ -17,9 +17,11 @@ interface AdjustBatch {
   spec: string;
   /** encoded usage events for the stream */
   events: string[];
+  /** the script's reply: how many of `events` the stream took, then each counter's value after its adjustment */
+  reply: Promise<number[]>;
   /** resolves with how many of `events` the stream took */
   done: Promise<number>;
-  resolve: (accepted: number) => void;
+  resolve: (reply: number[]) => void;
   reject: (err: unknown) => void;
 }
 
@@ -47,10 +49,12 @@ interface AdmitBatch {
 
 function newAdjustBatch(): AdjustBatch {
   const batch = { keys: [], spec: '', events: [] } as unknown as AdjustBatch;
-  batch.done = new Promise<number>((resolve, reject) => {
+  batch.reply = new Promise<number[]>((resolve, reject) => {
     batch.resolve = resolve;
     batch.reject = reject;
   });
+  batch.done = batch.reply.then((out) => Number(out[0]));
+  batch.done.catch(noop); // a batch of adjustments only: its callers read `reply`
   return batch;
 }
 
@@ -126,7 +130,11 @@ export class RedisKvStore implements KvStore {
     let spec = `${batch.spec ? ',' : ''}${linked ? -checks.length : checks.length}`;
     for (const c of checks) {
       batch.keys.push(this.prefix + c.key);
-      if (c.windowMs) {
+      if (c.rolling) {
+        resets.push(-1);
+        const { index } = rollingBuckets(c.rolling, nowMs);
+        spec += `,${c.limit},${Math.round(c.cost)},${-c.rolling.bucketMs},${index},${c.rolling.buckets},${c.ttlMs ?? 0},${Math.round(c.initial ?? 0)}`;
+      } else if (c.windowMs) {
         const index = Math.floor(nowMs / c.windowMs);
         const elapsed = nowMs - index * c.windowMs;
         resets.push(c.windowMs - elapsed);
@@ -177,7 +185,7 @@ export class RedisKvStore implements KvStore {
   }
 
   adjust(check: CounterRef, delta: number, nowMs: number): Promise<void> {
-    return this.adjustMany([{ check, delta }], nowMs);
+    return this.adjustMany([{ check, delta }], nowMs).then(noop);
   }
 
   /**
@@ -185,14 +193,24 @@ export class RedisKvStore implements KvStore {
    * it) are merged into one script call, sent on setImmediate: per request that is a share of one command instead
    * of one command each. Each caller's promise settles with the call that carried its adjustments.
    */
-  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<void> {
-    if (items.length === 0) return Promise.resolve();
+  adjustMany(items: readonly CounterAdjustment[], nowMs: number): Promise<number[]> {
+    if (items.length === 0) return Promise.resolve([]);
     const batch = this.settleBatch(items.length, 0);
+    const first = batch.keys.length;
     for (const { check, delta } of items) {
       batch.keys.push(check.windowMs ? `${this.prefix}${check.key}:${Math.floor(nowMs / check.windowMs)}` : this.prefix + check.key);
-      batch.spec += `${batch.spec ? ',' : ''}${Math.round(delta)},${check.windowMs ?? 0}`;
+      const rolling = check.rolling;
+      const tail = rolling ? `${-rolling.bucketMs},${rollingBuckets(rolling, nowMs).index},${rolling.buckets}` : `${check.windowMs ?? 0},0,0`;
+      batch.spec += `${batch.spec ? ',' : ''}${Math.round(delta)},${tail}`;
     }
-    return batch.done.then(noop);
+    return batch.reply.then((out) => {
+      const values = new Array<number>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const v = Number(out[1 + first + i]);
+        values[i] = v < 0 || items[i].check.windowMs ? NaN : v;
+      }
+      return values;
+    });
   }
 
   /** Names the stream appendUsage writes to, and its most entries; returns its full (prefixed) key. */
@@ -236,7 +254,7 @@ export class RedisKvStore implements KvStore {
       return;
     }
     const tail = stream ? [stream.key, `[${batch.spec}]`, String(batch.events.length), String(stream.maxLen), ...batch.events] : [`[${batch.spec}]`, '0'];
-    run.call(this.client, batch.keys.length + (stream ? 1 : 0), ...batch.keys, ...tail).then((n) => batch.resolve(Number(n)), batch.reject);
+    run.call(this.client, batch.keys.length + (stream ? 1 : 0), ...batch.keys, ...tail).then(batch.resolve, batch.reject);
   }
 
   /** The connection itself, for the usage stream's consumer group (XREADGROUP, XAUTOCLAIM, XACK). */
@@ -244,8 +262,12 @@ export class RedisKvStore implements KvStore {
     return this.client;
   }
 
-  async peek(checks: Pick<CounterCheck, 'key' | 'windowMs'>[], nowMs: number): Promise<number[]> {
+  async peek(checks: Pick<CounterCheck, 'key' | 'windowMs' | 'rolling'>[], nowMs: number): Promise<number[]> {
     if (checks.length === 0) return [];
+    if (checks.some((c) => c.rolling)) {
+      // rolling totals are hashes (not read by MGET): one pipelined read per counter, off the request path
+      return Promise.all(checks.map(async (c) => (c.rolling ? this.rollingTotal(c.key, c.rolling, nowMs) : (await this.peek([c], nowMs))[0])));
+    }
     const keys = checks.flatMap((c) => {
       if (!c.windowMs) return [this.prefix + c.key, this.prefix + c.key];
       const b = windowBuckets(this.prefix + c.key, c.windowMs, nowMs);
@@ -258,6 +280,14 @@ export class RedisKvStore implements KvStore {
       const elapsed = windowBuckets(c.key, c.windowMs, nowMs).elapsed;
       return Math.floor((Number(values[2 * i + 1] ?? 0) * (c.windowMs - elapsed)) / c.windowMs) + curr;
     });
+  }
+
+  private async rollingTotal(key: string, rolling: NonNullable<CounterCheck['rolling']>, nowMs: number): Promise<number> {
+    const { oldest } = rollingBuckets(rolling, nowMs);
+    const h = await this.client.hgetall(this.prefix + key);
+    let sum = 0;
+    for (const [bucket, amount] of Object.entries(h)) if (Number(bucket) >= oldest) sum += Number(amount);
+    return sum;
   }
 
   async get(key: string): Promise<string | null> {
