@@ -67,7 +67,20 @@ const envSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(256).optional(),
   /** set by the cluster primary in each worker it forks (src/cluster/): the worker's slot, 1..WORKERS; never by hand */
   KEYWALLET_CLUSTER_WORKER: z.coerce.number().int().min(1).max(256).optional(),
+  BUDGET_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
 });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type Env = z.input<typeof envSchema>;
 
@@ -113,6 +126,8 @@ export interface Config {
   workers: number;
   /** in a process forked by the cluster primary: its slot (1..workers); slot 1 runs the once-per-cluster jobs */
   clusterWorker?: number;
+  /** the IANA time zone that team and organisation budgets' calendar periods (month, week, day) are aligned to */
+  budgetTimeZone: string;
   /** Things the operator should know about, logged once at boot (e.g. generated secrets). */
   warnings: string[];
 }
@@ -219,6 +234,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     workers,
     clusterWorker: e.KEYWALLET_CLUSTER_WORKER,
+    budgetTimeZone: e.BUDGET_TIME_ZONE,
     warnings,
   };
 }

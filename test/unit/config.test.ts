@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.redisUrl).toBeUndefined();
     expect(c.allowRegistration).toBe(false);
+    expect(c.budgetTimeZone).toBe('UTC');
     expect(c.warnings).toEqual([]);
   });
 
@@ -42,6 +43,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['ALLOW_REGISTRATION', 'maybe'],
     ['KEYWALLET_ADMIN_EMAIL', 'not-an-email'],
+    ['BUDGET_TIME_ZONE', 'Mars/Olympus_Mons'],
   ])('names %s when its value (%s) is bad', (variable, value) => {
     const err = configError({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, [variable]: value });
     expect(err.variable).toBe(variable);
