@@ -9,6 +9,7 @@ import * as m007 from './007_credential_checks_key_locks_tool_prices';
 import * as m009 from './009_llm_responses';
 import * as m010 from './010_teams';
 import * as m011 from './011_price_rates';
+import * as m012 from './012_budgets';
 import * as m013 from './013_team_attribution_pools';
 import * as m014 from './014_usage_slim_rollups';
 import * as m015 from './015_webhooks_alerts';
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_llm_responses': m009,
   '010_teams': m010,
   '011_price_rates': m011,
+  '012_budgets': m012,
   '013_team_attribution_pools': m013,
   '014_usage_slim_rollups': m014,
   '015_webhooks_alerts': m015,

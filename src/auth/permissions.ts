@@ -22,12 +22,13 @@ export type Permission =
   | 'credits:write'
   | 'system:read'
   | 'teams:write' // create, change and delete any team, its ceilings and budget (team admins manage members only)
-  | 'webhooks:write'; // every webhook, org-wide ones included (team admins manage their own team's webhooks only)
+  | 'webhooks:write' // every webhook, org-wide ones included (team admins manage their own team's webhooks only)
+  | 'org:budget'; // read and set the organisation-wide budget
 
 const ALL: Permission[] = [
   'users:read', 'users:write', 'keys:own', 'keys:any', 'wallet:read', 'wallet:write', 'services:read',
   'services:write', 'plans:read', 'plans:write', 'models:read', 'models:write', 'analytics:own',
-  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read', 'teams:write', 'webhooks:write',
+  'analytics:all', 'audit:read', 'routing:explain', 'credits:write', 'system:read', 'teams:write', 'webhooks:write', 'org:budget',
 ];
 
 export const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {

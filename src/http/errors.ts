@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   conflict: { status: 409, type: 'conflict_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  /** a split of a team's budget (per member or key) larger than the team's budget */
+  budget_exceeds_team: { status: 422, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   internal_error: { status: 500, type: 'server_error' },
   upstream_failed: { status: 502, type: 'upstream_error' },

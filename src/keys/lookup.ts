@@ -1,6 +1,7 @@
 import type { Db } from '../store/db';
 import { parseCidrList, ParsedCidr } from '../http/ip-allow';
 import type { GatewayPrincipal, RateLimits, Scope } from './principal';
+import type { BudgetPeriod } from '../limits/periods';
 
 /** What the verifier caches per key: the principal plus what is checked per request (network, expiry). */
 export interface VerifiedKey {
@@ -43,6 +44,7 @@ export async function lookupGatewayKey(db: Db, keyHash: string): Promise<LookupO
     .join('users as u', 'u.id', 'k.user_id')
     .join('plans as p', 'p.id', 'u.plan_id')
     .leftJoin('teams as t', 't.id', 'k.team_id')
+    .leftJoin('team_members as tm', (j) => j.on('tm.team_id', 'k.team_id').andOn('tm.user_id', 'k.user_id'))
     .where('k.key_hash', keyHash)
     .first(
       'k.id', 'k.user_id', 'k.environment', 'k.scopes', 'k.services', 'k.models', 'k.allowed_ips',
@@ -51,6 +53,8 @@ export async function lookupGatewayKey(db: Db, keyHash: string): Promise<LookupO
       'p.rpd as plan_rpd', 'p.tpm as plan_tpm', 'p.monthly_credits_micros as plan_credits_micros',
       'p.services as plan_services', 't.id as team_id', 't.rpm as team_rpm', 't.tpm as team_tpm',
       't.services as team_services', 't.models as team_models', 't.slug as team_slug', 't.own_pool_only as team_own_pool_only',
+      't.monthly_budget_micros as team_budget', 't.budget_period as team_budget_period', 'tm.budget_micros as member_budget',
+      'k.team_budget_micros as key_team_budget',
     );
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.status !== 'active') return { ok: false, reason: 'revoked' };
@@ -86,6 +90,10 @@ export function verifiedKeyFromRow(row: Record<string, unknown>): VerifiedKey {
           tpm: numOrNull(row.team_tpm),
           services: jsonValue<string[]>(row.team_services),
           models: jsonValue<string[]>(row.team_models),
+          budgetMicros: numOrNull(row.team_budget),
+          budgetPeriod: (row.team_budget_period as BudgetPeriod | undefined) ?? 'monthly',
+          memberBudgetMicros: numOrNull(row.member_budget),
+          keyBudgetMicros: numOrNull(row.key_team_budget),
         }
       : null,
   };

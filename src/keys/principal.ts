@@ -1,3 +1,5 @@
+import type { BudgetPeriod } from '../limits/periods';
+
 /** The caller of /v1 and /proxy, as established by gateway-key verification (keys/verify.ts). */
 export type Scope = 'chat' | 'proxy' | 'models' | 'embeddings';
 export const SCOPES: Scope[] = ['chat', 'proxy', 'models', 'embeddings'];
@@ -15,7 +17,10 @@ export interface PlanLimits extends RateLimits {
   services: string[] | null;
 }
 
-/** The ceilings of the key's team (null = none), cached with the key; the team's budget is not enforced yet. */
+/**
+ * The ceilings and budgets of the key's team (null = none), cached with the key: the team's budget per period, the
+ * share of it set for the key's owner (member) and for this key, all counted in the team's period.
+ */
 export interface TeamCeilings {
   id: string;
   /** for the bounded `team` metric label (slugs never change) */
@@ -26,6 +31,10 @@ export interface TeamCeilings {
   tpm: number | null;
   services: string[] | null;
   models: string[] | null;
+  budgetMicros?: number | null;
+  budgetPeriod?: BudgetPeriod;
+  memberBudgetMicros?: number | null;
+  keyBudgetMicros?: number | null;
 }
 
 export interface GatewayPrincipal {

@@ -54,6 +54,11 @@ export const updateKeySchema = z
     name: z.string().trim().min(1).max(100).optional(),
     scopes: scopesSchema.optional(),
     ...restrictionFields,
+    /**
+     * move the key to another team (null: out of any team): admins; or a team admin of the team it leaves and of
+     * the team it joins, whose member its owner is. Takes effect on every node's next request.
+     */
+    teamId: z.uuid().nullable().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'nothing to change');
 export type UpdateKeyInput = z.output<typeof updateKeySchema>;

@@ -203,20 +203,28 @@ export async function updateGatewayKey(
   assertFuture(deps, input.expiresAt);
   await assertServicesExist(deps.db, input.services);
   const now = deps.clock.now();
+  const { teamId, ...fields } = input;
+  const move = teamId !== undefined;
+  const changesFields = Object.values(fields).some((v) => v !== undefined);
   const record = await deps.db.transaction(async (trx) => {
-    const before = await findAccessibleKey(trx, access, id, true);
+    const before = move ? await findKeyToMove(trx, access, id, teamId) : await findAccessibleKey(trx, access, id, true);
     if (before.status === 'revoked') throw new AppError('conflict', 'A revoked API key cannot be changed');
+    if (changesFields && !access.all && before.user_id !== access.userId) {
+      throw new AppError('forbidden', "A team admin may move a member's key between teams, not change the key itself");
+    }
     const locks = adminRestrictionsOf(before.admin_restrictions);
     const lockChange: Record<string, unknown> = {};
     if (access.all) {
-      lockChange.admin_restrictions = jsonb(locksAfterAdminChange(locks, input));
-    } else {
-      assertNarrowsAdminRestrictions(locks, input);
-      assertWithinPlan(await ownerPlan(trx, before.user_id), input);
+      if (changesFields) lockChange.admin_restrictions = jsonb(locksAfterAdminChange(locks, fields));
+    } else if (changesFields) {
+      assertNarrowsAdminRestrictions(locks, fields);
+      assertWithinPlan(await ownerPlan(trx, before.user_id), fields);
     }
+    // a key's share of its team's budget belongs to that team: it does not follow the key to another one
+    const teamChange = move && teamId !== (before.team_id ?? null) ? { team_id: teamId, team_budget_micros: null } : {};
     const [after] = (await trx('gateway_keys')
       .where({ id })
-      .update({ ...restrictionColumns(input), ...lockChange, updated_at: new Date(now) })
+      .update({ ...restrictionColumns(fields), ...lockChange, ...teamChange, updated_at: new Date(now) })
       .returning('*')) as GatewayKeyRow[];
     const presented = presentGatewayKey(after, now);
     await recordAudit(trx, actor, {
@@ -226,6 +234,35 @@ export async function updateGatewayKey(
   });
   await announceKeyChange(deps, [id]);
   return record;
+}
+
+/**
+ * The key a PATCH with `teamId` may move, locked: admins reach every key. Anyone else must be a team admin of the
+ * team the key leaves (if any) and of the team it joins (if any), and the key's owner must be a member of the team
+ * it joins: a developer cannot take their key out of a team (that would lift its team's ceilings and budgets). A
+ * key the caller can neither own nor reach through a team they administer is not found.
+ */
+async function findKeyToMove(trx: Knex, access: KeyAccess, id: string, target: string | null): Promise<GatewayKeyRow> {
+  if (!isUuid(id)) throw notFound('API key');
+  const row = (await trx('gateway_keys').where({ id }).forUpdate().first()) as GatewayKeyRow | undefined;
+  if (!row) throw notFound('API key');
+  const ownerIsMember = async () => target !== null && (await teamRoleOf(trx, target, row.user_id)) !== null;
+  if (access.all) {
+    if (target !== null && !(await ownerIsMember())) throw fieldError('teamId', "is not a team the key's owner belongs to");
+    return row;
+  }
+  const actor = access.userId;
+  const adminOf = async (teamId: string | null | undefined) => !!teamId && !!actor && (await teamRoleOf(trx, teamId, actor)) === 'team_admin';
+  const source = row.team_id ?? null;
+  const adminOfSource = await adminOf(source);
+  const adminOfTarget = await adminOf(target);
+  const memberOfTarget = await ownerIsMember();
+  if (row.user_id !== actor && !adminOfSource && !(adminOfTarget && memberOfTarget)) throw notFound('API key');
+  if (source === target) return row;
+  if (source !== null && !adminOfSource) throw new AppError('forbidden', "Only an admin or a team admin of the key's team may move it out of that team");
+  if (target !== null && !adminOfTarget) throw new AppError('forbidden', 'Only an admin or a team admin of that team may move a key into it');
+  if (target !== null && !memberOfTarget) throw fieldError('teamId', "is not a team the key's owner belongs to");
+  return row;
 }
 
 /** Idempotent: revoking a revoked key returns it unchanged and writes no second audit row. */

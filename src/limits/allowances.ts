@@ -60,7 +60,7 @@ export function monthDays(month: string): { from: string; to: string } {
 }
 
 /** A cached load: its promise (shared by concurrent callers) and, once it has resolved, its value. */
-interface Loaded<T> {
+export interface Loaded<T> {
   promise: Promise<T>;
   value?: T;
 }
@@ -144,6 +144,24 @@ export class AllowanceCache {
     return this.loadedSpent(scope, id, month).value;
   }
 
+  /** The user's top-ups for the month, loaded or loading (the hot path reads `.value`, waits on `.promise`). */
+  topUpsLoad(userId: string, month: string): Loaded<TopUps> {
+    return this.loadedTopUps(userId, month);
+  }
+
+  /** What a key or user spent this month (usage_daily), loaded or loading. */
+  spentLoad(scope: 'key' | 'user', id: string, month: string): Loaded<number> {
+    return this.loadedSpent(scope, id, month);
+  }
+
+  /**
+   * What a team-level budget (team, member, key in team) or the organisation spent in a period (usage_hourly, hour
+   * precision), loaded or loading; `cacheKey` names the level and period.
+   */
+  periodSpentLoad(cacheKey: string, subject: SpendSubject, startMs: number, endMs: number): Loaded<number> {
+    return this.cached(this.spent, cacheKey, () => spentInPeriod(this.deps.db, subject, startMs, endMs));
+  }
+
   private loadedTopUps(userId: string, month: string): Loaded<TopUps> {
     return this.cached(this.topUps, `${userId}:${month}`, () => this.loadTopUps(userId, month));
   }
@@ -193,6 +211,7 @@ export class AllowanceCache {
 }
 
 export async function spentFromDatabase(db: Db, scope: LimitScope, id: string, month: string): Promise<number> {
+  if (scope !== 'key' && scope !== 'user') throw new Error(`spentFromDatabase: ${scope} budgets count by their own period (spentInPeriod)`);
   const { from, to } = monthDays(month);
   const row = await db('usage_daily')
     .where(scope === 'user' ? 'user_id' : 'gateway_key_id', id)
@@ -200,5 +219,33 @@ export async function spentFromDatabase(db: Db, scope: LimitScope, id: string, m
     .andWhere('day', '<', to)
     .sum({ total: 'cost_micros' })
     .first();
+  return Number(row?.total ?? 0);
+}
+
+/** Whose spending a team-level or organisation budget counts. */
+export type SpendSubject =
+  | { scope: 'org' }
+  | { scope: 'team'; teamId: string }
+  | { scope: 'member'; teamId: string; userId: string }
+  | { scope: 'team_key'; keyId: string };
+
+/**
+ * What was recorded for a team-level or organisation budget in [startMs, endMs): the hourly rollups of the keys
+ * that belong to the team now (a key moved between teams takes its history along), of the member's keys in the
+ * team, of the key, or of everyone. Hours are whole: a period starting mid-hour (a zone with a half-hour offset)
+ * counts that hour in full, erring on the side of refusing.
+ */
+export async function spentInPeriod(db: Db, subject: SpendSubject, startMs: number, endMs: number): Promise<number> {
+  const HOUR = 3_600_000;
+  const q = db('usage_hourly')
+    .where('hour', '>=', new Date(Math.floor(startMs / HOUR) * HOUR))
+    .andWhere('hour', '<', new Date(endMs));
+  if (subject.scope === 'team_key') q.andWhere('gateway_key_id', subject.keyId);
+  if (subject.scope === 'team' || subject.scope === 'member') {
+    const keys = db('gateway_keys').where('team_id', subject.teamId).select('id');
+    if (subject.scope === 'member') keys.andWhere('user_id', subject.userId);
+    q.whereIn('gateway_key_id', keys);
+  }
+  const row = await q.sum({ total: 'cost_micros' }).first();
   return Number(row?.total ?? 0);
 }

@@ -1,14 +1,17 @@
-import type { CounterCheck } from '../store/kv';
+import type { CounterCheck, RollingWindow } from '../store/kv';
 import type { GatewayPrincipal, PlanLimits, RateLimits } from '../keys/principal';
 
 /**
  * The counters one gateway request is checked against, in the order a refusal is reported: request windows
- * (key, then user), tokens per minute (key), then the monthly credit budgets (key, then user).
+ * (key, then user), tokens per minute (key), then the credit budgets along the caller's chain: the key's and the
+ * user's monthly credits, then — when the key belongs to a team — the key's share of the team budget, the owner's
+ * share (member), the team's budget, and finally the organisation's budget. All in one atomic admit.
  */
 
 export type RequestLimit = 'rpm' | 'rph' | 'rpd';
 export type LimitName = RequestLimit | 'tpm' | 'credits';
-export type LimitScope = 'key' | 'user';
+/** `team_key`: a key's share of its team's budget (team period); `member`: a member's share; `org`: the organisation */
+export type LimitScope = 'key' | 'user' | 'team_key' | 'member' | 'team' | 'org';
 
 export const WINDOWS: Record<RequestLimit | 'tpm', number> = {
   rpm: 60_000,
@@ -34,6 +37,8 @@ export interface LabelledCheck {
   name: LimitName;
   /** the limit clients are told about (differs from check.limit for an observe-only check) */
   limit: number;
+  /** credit budgets: the budget it checks (its period, team) */
+  budget?: CreditBudget;
 }
 
 /** principal (frozen, cached with its key) → its limits capped by the plan object they were worked out against */
@@ -93,29 +98,44 @@ export function rateChecks(
   return out;
 }
 
-export function creditCounterKey(scope: LimitScope, id: string, month: string): string {
-  return `credits:${scope}:${id}:${month}`;
+export function creditCounterKey(scope: LimitScope, id: string, period: string): string {
+  return `credits:${scope}:${id}:${period}`;
+}
+
+/** Where a team's or the organisation's budget counts: its period (limits/periods.ts). */
+export interface BudgetWindow {
+  /** the period's label ('2026-12', '2026-W49', '2026-12-07', 'rolling_24h:2026-12-07') */
+  label: string;
+  /** what the counter's key carries: the calendar label, or the rolling period's name (one counter for all time) */
+  counter: string;
+  ttlMs: number;
+  rolling?: RollingWindow;
+  startMs: number;
+  endMs: number;
 }
 
 export interface CreditBudget {
   scope: LimitScope;
+  /** key or user id; `${teamId}:${keyId}` (team_key), `${teamId}:${userId}` (member), team id, 'org' */
   id: string;
   allowanceMicros: number;
-  /** what the database says was already spent this month: the counter's starting point when it is missing */
+  /** what the database says was already spent this period: the counter's starting point when it is missing */
   spentMicros: number;
+  /** team and organisation levels: their own period; key and user budgets count by calendar month (UTC) */
+  window?: BudgetWindow;
+  /** the team the level belongs to (alerts route by it) */
+  teamId?: string | null;
 }
 
 export function creditCheck(budget: CreditBudget, month: string, costMicros: number, msLeftInMonth: number): LabelledCheck {
-  return {
-    scope: budget.scope,
-    name: 'credits',
+  const w = budget.window;
+  const check: CounterCheck = {
+    key: creditCounterKey(budget.scope, budget.id, w ? w.counter : month),
     limit: budget.allowanceMicros,
-    check: {
-      key: creditCounterKey(budget.scope, budget.id, month),
-      limit: budget.allowanceMicros,
-      cost: Math.max(0, Math.round(costMicros)),
-      ttlMs: msLeftInMonth + CREDIT_TTL_MARGIN_MS,
-      initial: budget.spentMicros,
-    },
+    cost: Math.max(0, Math.round(costMicros)),
+    ttlMs: w ? w.ttlMs : msLeftInMonth + CREDIT_TTL_MARGIN_MS,
+    initial: budget.spentMicros,
   };
+  if (w?.rolling) check.rolling = w.rolling;
+  return { scope: budget.scope, name: 'credits', limit: budget.allowanceMicros, check, budget };
 }

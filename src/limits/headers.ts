@@ -20,7 +20,14 @@ const DESCRIBE = {
   credits: 'monthly credits',
 } as const;
 
-const WHOSE = { key: 'this API key', user: 'this user' } as const;
+const WHOSE = {
+  key: 'this API key',
+  user: 'this user',
+  team_key: "this API key's share of its team's budget",
+  member: "this member's share of the team's budget",
+  team: "this API key's team",
+  org: 'the organisation',
+} as const;
 
 function drainMs(c: LabelledCheck, s: CounterState, units: number): number {
   return windowDrainMs(units, c.limit, c.check.windowMs ?? 0, s.resetMs);
@@ -62,10 +69,12 @@ export function refusalError(checks: LabelledCheck[], states: CounterState[], bl
   const s = states[blocked];
   const headers = limitHeaders(checks, states);
   if (c.name === 'credits') {
+    const period = c.budget?.window?.label ?? month;
+    const what = c.budget?.window ? 'Budget' : 'Monthly credits';
     const message =
-      `Monthly credits exhausted for ${WHOSE[c.scope]}: $${formatUsd(s.used)} of $${formatUsd(c.limit)} used in ${month}, ` +
+      `${what} exhausted for ${WHOSE[c.scope]}: $${formatUsd(s.used)} of $${formatUsd(c.limit)} used in ${period}, ` +
       `and this request needs up to $${formatUsd(c.check.cost)}`;
-    return new AppError('insufficient_credits', message, { headers, details: { scope: c.scope, limit: 'credits', period: month } });
+    return new AppError('insufficient_credits', message, { headers, details: { scope: c.scope, limit: 'credits', period } });
   }
   const windowMs = c.check.windowMs ?? 0;
   const tooLarge = c.check.cost > c.limit;

@@ -4,12 +4,28 @@ import { AppError } from '../http/errors';
 import type { GatewayPrincipal, PlanLimits } from '../keys/principal';
 import { decodeChange, PLANS_CHANGED } from '../keys/events';
 import type { AdmitResult, CounterAdjustment, CounterCheck, CounterRef } from '../store/kv';
-import { AllowanceCache, CREDITS_CHANGED } from './allowances';
-import { CreditBudget, creditCheck, creditCounterKey, LabelledCheck, LimitScope, rateChecks } from './checks';
+import type { BudgetScope, BudgetUsageSample } from '../alerts/types';
+import { noBudgetObserver } from '../alerts/types';
+import { AllowanceCache, CREDITS_CHANGED, Loaded } from './allowances';
+import { BudgetWindow, CreditBudget, creditCheck, creditCounterKey, LabelledCheck, LimitScope, rateChecks } from './checks';
+import { OrgBudgetCache, ORG_BUDGET_CHANGED } from './org-budget';
+import { BudgetPeriod, PeriodCalendar } from './periods';
 import { limitHeaders, refusalError } from './headers';
 import { CounterStore, ResilienceOptions, ResilientCounters, StoreUnreachableError } from './resilient-counters';
 
-export type LimitDeps = Pick<Deps, 'db' | 'kv' | 'clock' | 'logger' | 'metrics'>;
+export type LimitDeps = Pick<Deps, 'db' | 'kv' | 'clock' | 'logger' | 'metrics'> & Partial<Pick<Deps, 'config' | 'budgetObserver'>>;
+
+/** One credit budget an admission reserved against: its counter and what alerts are told about it. */
+export interface AdmittedBudget {
+  counter: CounterRef;
+  scope: LimitScope;
+  id: string;
+  period: string;
+  budgetMicros: number;
+  teamId: string | null;
+  /** the counter's value right after the reservation */
+  usedAtAdmit: number;
+}
 
 /** What `admit` reserved for one request: hand it back to `settle` or `refund` exactly once. */
 export interface Admission {
@@ -24,7 +40,9 @@ export interface Admission {
   readonly estimatedCostMicros: number;
   readonly tokenCounter: CounterRef | null;
   readonly creditCounters: readonly CounterRef[];
-  /** the smaller of the key's and user's balance after this reservation; null = unlimited */
+  /** every budget level along the chain (same order as creditCounters) */
+  readonly budgets: readonly AdmittedBudget[];
+  /** the smallest balance along the chain after this reservation; null = unlimited */
   readonly creditsRemainingMicros: number | null;
   readonly headers: Readonly<Record<string, string>>;
   /**
@@ -42,8 +60,10 @@ export interface AdmitRequest {
 /**
  * Rate limits and credit budgets for gateway requests. `admit` checks and reserves everything in ONE atomic
  * counter-store call (one Redis round trip): per-key and per-user request windows, the key's tokens per minute,
- * and the key's and user's monthly credits. Refusal → 429 `rate_limited` (Retry-After) or 402
- * `insufficient_credits`, naming the limit.
+ * and every credit budget along the caller's chain — the key's and user's monthly credits, the key's and the
+ * member's share of their team's budget, the team's budget, the organisation's budget — admitted only if every
+ * level has room. Refusal → 429 `rate_limited` (Retry-After) or 402 `insufficient_credits`, naming the level.
+ * After a call settles, each level's new standing (read back by the settle call itself) goes to the budget observer.
  *
  * When the shared store (Redis) is unreachable: a caller with a credit budget is refused with 503 — credits fail
  * closed, since a per-node count could overspend N times over. Rate limits alone fall back to the same limits
@@ -51,12 +71,16 @@ export interface AdmitRequest {
  */
 export class LimitService {
   readonly allowances: AllowanceCache;
+  readonly orgBudget: OrgBudgetCache;
+  readonly periods: PeriodCalendar;
   private readonly counters: ResilientCounters;
   private readonly closed = new WeakSet<Admission>();
 
   /** `counters`: the request path's outage guard when it is shared with the router (deps.ts); else one of its own. */
   constructor(private readonly deps: LimitDeps, opts: ResilienceOptions = {}, counters?: ResilientCounters) {
     this.allowances = new AllowanceCache(deps);
+    this.orgBudget = new OrgBudgetCache(deps);
+    this.periods = new PeriodCalendar(deps.config?.budgetTimeZone ?? 'UTC');
     this.counters = counters ?? new ResilientCounters(deps.kv, deps.logger, opts);
   }
 
@@ -75,7 +99,7 @@ export class LimitService {
     // warm caches are read without an await: a request pays for the database only when a cache is cold
     const plan = this.allowances.planNow(principal.plan) ?? (await this.allowances.plan(principal.plan));
     const rate = rateChecks(principal, plan, req.estimatedTokens);
-    const budgets = this.creditBudgetsNow(principal, plan, period) ?? (await this.creditBudgets(principal, plan, period));
+    const budgets = this.creditBudgetsNow(principal, plan, period, nowMs) ?? (await this.creditBudgets(principal, plan, period, nowMs));
     const msLeft = msUntilNextMonth(nowMs);
     const credit = budgets.map((b) => creditCheck(b, period, req.estimatedCostMicros, msLeft));
     let checks = [...rate, ...credit];
@@ -141,8 +165,33 @@ export class LimitService {
     }
   }
 
+  /** Where a team-level or organisation budget of this period counts now (its label, counter, lifetime). */
+  budgetWindow(period: BudgetPeriod, nowMs = this.deps.clock.now()): BudgetWindow {
+    const w = this.periods.window(period, nowMs);
+    return { label: w.label, counter: w.rolling ? period : w.label, ttlMs: w.ttlMs, rolling: w.rolling, startMs: w.startMs, endMs: w.endMs };
+  }
+
+  /**
+   * The live value (spent + reserved) of a team-level or organisation budget in its current period, or null when
+   * its counter is missing (nothing admitted yet this period) or the store is unreachable.
+   */
+  async budgetCounter(scope: Exclude<LimitScope, 'key' | 'user'>, id: string, period: BudgetPeriod): Promise<number | null> {
+    const nowMs = this.deps.clock.now();
+    const w = this.budgetWindow(period, nowMs);
+    try {
+      const [value] = await this.counters.peekShared([{ key: creditCounterKey(scope, id, w.counter), rolling: w.rolling }], nowMs);
+      return value > 0 ? value : null;
+    } catch {
+      return null;
+    }
+  }
+
   invalidatePlans(): void {
     this.allowances.invalidatePlans();
+  }
+
+  invalidateOrgBudget(): void {
+    this.orgBudget.invalidate();
   }
 
   invalidateCredits(userIds: string[] | null): void {
@@ -153,43 +202,83 @@ export class LimitService {
   async listen(): Promise<void> {
     await this.deps.kv.subscribe(PLANS_CHANGED, () => this.invalidatePlans());
     await this.deps.kv.subscribe(CREDITS_CHANGED, (message) => this.invalidateCredits(decodeChange(message)?.ids ?? null));
+    await this.deps.kv.subscribe(ORG_BUDGET_CHANGED, () => this.invalidateOrgBudget());
   }
 
   async close(): Promise<void> {
     await this.counters.close();
   }
 
-  /** The credit budgets from warm caches, or undefined when one of them has to be loaded. */
-  private creditBudgetsNow(principal: GatewayPrincipal, plan: PlanLimits, period: string): CreditBudget[] | undefined {
+  /**
+   * The credit budgets along the caller's chain from warm caches, or undefined when one of them has to be loaded
+   * (its load is then pushed onto `pending`, when given). Order: key, user, the key's share of its team budget,
+   * the member's share, the team, the organisation — the order a refusal is reported in.
+   */
+  private creditBudgetsNow(principal: GatewayPrincipal, plan: PlanLimits, month: string, nowMs: number, pending?: Promise<unknown>[]): CreditBudget[] | undefined {
     const keyAllowance = principal.monthlyCreditsMicros;
     const planAllowance = plan.monthlyCreditsMicros;
-    if (keyAllowance == null && planAllowance == null) return [];
-    const topUps = this.allowances.topUpsNow(principal.userId, period);
-    if (!topUps) return undefined;
+    const team = principal.team;
+    const teamLevels = !!team && (team.budgetMicros != null || team.memberBudgetMicros != null || team.keyBudgetMicros != null);
+    let complete = true;
+    const need = <T>(load: Loaded<T>): T | undefined => {
+      if (load.value === undefined) {
+        complete = false;
+        pending?.push(load.promise);
+      }
+      return load.value;
+    };
+    const orgLoad = this.orgBudget.now();
+    if (orgLoad === undefined) {
+      complete = false;
+      pending?.push(this.orgBudget.load());
+    }
+    const org = orgLoad ?? null;
+    if (keyAllowance == null && planAllowance == null && !teamLevels && !org) return complete ? [] : undefined;
+
     const budgets: CreditBudget[] = [];
-    if (keyAllowance != null) {
-      const spentMicros = this.allowances.spentNow('key', principal.keyId, period);
-      if (spentMicros === undefined) return undefined;
-      budgets.push({ scope: 'key', id: principal.keyId, allowanceMicros: keyAllowance + (topUps.keyMicros.get(principal.keyId) ?? 0), spentMicros });
+    if (keyAllowance != null || planAllowance != null) {
+      const topUps = need(this.allowances.topUpsLoad(principal.userId, month));
+      if (keyAllowance != null) {
+        const spentMicros = need(this.allowances.spentLoad('key', principal.keyId, month));
+        if (topUps && spentMicros !== undefined) {
+          budgets.push({ scope: 'key', id: principal.keyId, allowanceMicros: keyAllowance + (topUps.keyMicros.get(principal.keyId) ?? 0), spentMicros });
+        }
+      }
+      if (planAllowance != null) {
+        const spentMicros = need(this.allowances.spentLoad('user', principal.userId, month));
+        if (topUps && spentMicros !== undefined) {
+          budgets.push({ scope: 'user', id: principal.userId, allowanceMicros: planAllowance + topUps.userMicros, spentMicros });
+        }
+      }
     }
-    if (planAllowance != null) {
-      const spentMicros = this.allowances.spentNow('user', principal.userId, period);
-      if (spentMicros === undefined) return undefined;
-      budgets.push({ scope: 'user', id: principal.userId, allowanceMicros: planAllowance + topUps.userMicros, spentMicros });
+    if (teamLevels) {
+      const window = this.budgetWindow(team!.budgetPeriod ?? 'monthly', nowMs);
+      const level = (scope: 'team_key' | 'member' | 'team', id: string, allowanceMicros: number | null | undefined) => {
+        if (allowanceMicros == null) return;
+        const subject =
+          scope === 'team_key' ? { scope, keyId: principal.keyId } : scope === 'member' ? { scope, teamId: team!.id, userId: principal.userId } : { scope, teamId: team!.id };
+        const spentMicros = need(this.allowances.periodSpentLoad(`${scope}:${id}:${window.label}`, subject, window.startMs, window.endMs));
+        if (spentMicros !== undefined) budgets.push({ scope, id, allowanceMicros, spentMicros, window, teamId: team!.id });
+      };
+      level('team_key', `${team!.id}:${principal.keyId}`, team!.keyBudgetMicros);
+      level('member', `${team!.id}:${principal.userId}`, team!.memberBudgetMicros);
+      level('team', team!.id, team!.budgetMicros);
     }
-    return budgets;
+    if (org) {
+      const window = this.budgetWindow(org.period, nowMs);
+      const spentMicros = need(this.allowances.periodSpentLoad(`org:org:${window.label}`, { scope: 'org' }, window.startMs, window.endMs));
+      if (spentMicros !== undefined) budgets.push({ scope: 'org', id: 'org', allowanceMicros: org.budgetMicros, spentMicros, window, teamId: null });
+    }
+    return complete ? budgets : undefined;
   }
 
   /** The credit budgets, loading what the caches lack (the loads are shared with concurrent requests). */
-  private async creditBudgets(principal: GatewayPrincipal, plan: PlanLimits, period: string): Promise<CreditBudget[]> {
+  private async creditBudgets(principal: GatewayPrincipal, plan: PlanLimits, month: string, nowMs: number): Promise<CreditBudget[]> {
     for (;;) {
-      const ready = this.creditBudgetsNow(principal, plan, period);
+      const pending: Promise<unknown>[] = [];
+      const ready = this.creditBudgetsNow(principal, plan, month, nowMs, pending);
       if (ready) return ready;
-      await Promise.all([
-        this.allowances.topUpsOf(principal.userId, period),
-        principal.monthlyCreditsMicros != null ? this.allowances.spentOf('key', principal.keyId, period) : null,
-        plan.monthlyCreditsMicros != null ? this.allowances.spentOf('user', principal.userId, period) : null,
-      ]);
+      await Promise.all(pending);
     }
   }
 
@@ -198,10 +287,11 @@ export class LimitService {
     req: AdmitRequest,
     a: { nowMs: number; period: string; store: Admission['store']; checks: LabelledCheck[]; states: AdmitResult['states']; linked?: AdmitResult },
   ): Admission {
-    const ref = (c: LabelledCheck): CounterRef => ({ key: c.check.key, windowMs: c.check.windowMs, ttlMs: c.check.ttlMs });
+    const ref = (c: LabelledCheck): CounterRef => ({ key: c.check.key, windowMs: c.check.windowMs, ttlMs: c.check.ttlMs, rolling: c.check.rolling });
     const tokens = a.checks.find((c) => c.name === 'tpm');
     const credits = a.checks.filter((c) => c.name === 'credits');
-    const remaining = credits.map((c) => c.limit - a.states[a.checks.indexOf(c)].used);
+    const usedAt = credits.map((c) => a.states[a.checks.indexOf(c)].used);
+    const remaining = credits.map((c, i) => c.limit - usedAt[i]);
     return {
       keyId: principal.keyId,
       userId: principal.userId,
@@ -212,10 +302,40 @@ export class LimitService {
       estimatedCostMicros: Math.max(0, Math.round(req.estimatedCostMicros)),
       tokenCounter: tokens ? ref(tokens) : null,
       creditCounters: credits.map(ref),
+      budgets: credits.map((c, i) => ({
+        counter: ref(c),
+        scope: c.scope,
+        id: c.budget!.id,
+        period: c.budget!.window?.label ?? a.period,
+        budgetMicros: c.limit,
+        teamId: c.budget!.teamId ?? null,
+        usedAtAdmit: usedAt[i],
+      })),
       creditsRemainingMicros: remaining.length ? Math.min(...remaining) : null,
       headers: a.store === 'none' ? {} : limitHeaders(a.checks, a.states),
       linked: a.linked,
     };
+  }
+
+  /**
+   * Tells the budget observer where each level stands after a call settled: the values the settle call read back
+   * (`values`, credit counters first), or the values at admission when the estimate was exact. Never throws.
+   */
+  private observe(admission: Admission, values: readonly number[] | null): void {
+    if (admission.budgets.length === 0) return;
+    const observer = this.deps.budgetObserver ?? noBudgetObserver;
+    if (observer === noBudgetObserver) return;
+    try {
+      const samples: BudgetUsageSample[] = [];
+      admission.budgets.forEach((b, i) => {
+        const spent = values ? values[i] : b.usedAtAdmit;
+        if (!Number.isFinite(spent)) return; // the counter expired meanwhile: nothing to report
+        samples.push({ scope: BUDGET_SCOPE[b.scope], scopeId: scopeIdOf(b), period: b.period, spentMicros: spent, budgetMicros: b.budgetMicros, teamId: b.teamId });
+      });
+      if (samples.length) observer.observe(samples);
+    } catch (err) {
+      this.deps.logger.warn({ keyId: admission.keyId, reason: (err as Error)?.message }, 'limits: the budget observer failed; ignored');
+    }
   }
 
   private async release(admission: Admission, tokenDelta: number, costDelta: number, what: 'settle' | 'refund'): Promise<void> {
@@ -228,12 +348,16 @@ export class LimitService {
     const tokens = Math.round(tokenDelta);
     const cost = Math.round(costDelta);
     const items: CounterAdjustment[] = [];
-    if (admission.tokenCounter && tokens !== 0) items.push({ check: admission.tokenCounter, delta: tokens });
     if (cost !== 0) for (const c of admission.creditCounters) items.push({ check: c, delta: cost });
-    if (items.length === 0) return;
+    if (admission.tokenCounter && tokens !== 0) items.push({ check: admission.tokenCounter, delta: tokens });
+    if (items.length === 0) {
+      if (what === 'settle') this.observe(admission, null);
+      return;
+    }
     try {
-      // one round trip for the tokens per minute and both credit counters
-      await this.counters.adjustMany(admission.store, items, admission.nowMs);
+      // one round trip for the tokens per minute and every credit counter; it answers with the counters' new values
+      const values = await this.counters.adjustMany(admission.store, items, admission.nowMs);
+      if (what === 'settle') this.observe(admission, cost !== 0 ? values : null);
     } catch (err) {
       this.deps.logger.error(
         { keyId: admission.keyId, userId: admission.userId, what, tokens, costMicros: cost, reason: (err as Error)?.message },
@@ -241,6 +365,13 @@ export class LimitService {
       );
     }
   }
+}
+
+const BUDGET_SCOPE: Record<LimitScope, BudgetScope> = { key: 'key', user: 'user', team_key: 'key', member: 'member', team: 'team', org: 'org' };
+
+/** How the observer names a level: the key, user, team id; `${teamId}:${userId}` for a member; 'org'. */
+function scopeIdOf(b: AdmittedBudget): string {
+  return b.scope === 'team_key' ? b.id.slice(b.id.indexOf(':') + 1) : b.id;
 }
 
 /** Builds the service and subscribes it to plan and credit changes (boot waits at most 5 s for the subscription). */

@@ -15,6 +15,7 @@ import { plansRoutes } from './plans';
 import { teamsRoutes } from './teams';
 import { teamUsageRoutes } from './team-usage';
 import { webhooksRoutes } from './webhooks';
+import { orgRoutes } from './org';
 import { creditsRoutes } from './credits';
 import { proxyRoutes } from './proxy';
 import { routingRoutes } from './routing';
@@ -40,6 +41,7 @@ export function mountRoutes(deps: Deps, api: (tag: string) => Api): Router<AppSt
     teamsRoutes(deps, api),
     teamUsageRoutes(deps, api),
     webhooksRoutes(deps, api),
+    orgRoutes(deps, api),
     creditsRoutes(deps, api),
     proxyRoutes(deps, api),
     routingRoutes(deps, api),

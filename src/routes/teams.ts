@@ -7,17 +7,18 @@ import {
 import {
   addMember, changeMemberRole, createTeam, deleteTeam, getTeam, listMembers, listTeams, removeMember, updateTeam,
 } from '../teams/service';
+import { getTeamBudget, setTeamBudget, teamBudgetResponse, teamBudgetSchema } from '../teams/budget';
 
 const user = (ctx: AppContext) => ctx.state.user!;
 
 /**
  * /teams: org admins create and change teams (their ceilings and budget); a team admin manages the members
- * of their own team; a member reads their team. The monthly budget is stored, not yet enforced.
+ * of their own team and splits its budget (never raising it); a member reads their team.
  */
 export function teamsRoutes(deps: Deps, api: (tag: string) => Api) {
   return api('Teams')
     .route(
-      { method: 'post', path: '/teams', summary: 'Create a team (its monthly budget is stored, not yet enforced)', auth: 'jwt', permission: 'teams:write', body: createTeamSchema, status: 201 },
+      { method: 'post', path: '/teams', summary: 'Create a team (monthlyBudget: its budget per period, monthly unless PUT /teams/:id/budget sets another)', auth: 'jwt', permission: 'teams:write', body: createTeamSchema, status: 201 },
       (ctx, { body }) => createTeam(deps, body, auditActor(ctx)),
     )
     .route(
@@ -29,7 +30,7 @@ export function teamsRoutes(deps: Deps, api: (tag: string) => Api) {
       (ctx, { params }) => getTeam(deps, user(ctx), params.id),
     )
     .route(
-      { method: 'patch', path: '/teams/:id', summary: "Change a team's name, ceilings or budget (budget not yet enforced); admins only", auth: 'jwt', permission: 'teams:write', params: teamIdParams, body: updateTeamSchema },
+      { method: 'patch', path: '/teams/:id', summary: "Change a team's name, ceilings or budget amount; admins only", auth: 'jwt', permission: 'teams:write', params: teamIdParams, body: updateTeamSchema },
       (ctx, { params, body }) => updateTeam(deps, params.id, body, auditActor(ctx)),
     )
     .route(
@@ -38,6 +39,22 @@ export function teamsRoutes(deps: Deps, api: (tag: string) => Api) {
         await deleteTeam(deps, params.id, auditActor(ctx));
         ctx.status = 204;
       },
+    )
+    .route(
+      { method: 'get', path: '/teams/:id/budget', summary: "A team's budget, period, per-member and per-key shares and what each spent this period (admins, or a team admin of that team)", auth: 'jwt', params: teamIdParams, response: teamBudgetResponse },
+      (ctx, { params }) => getTeamBudget(deps, user(ctx), params.id),
+    )
+    .route(
+      {
+        method: 'put',
+        path: '/teams/:id/budget',
+        summary: "Set a team's budget and period (raising it or changing the period: admins only) and split it per member and key (admins, or a team admin of that team); a share above the team's budget → 422 budget_exceeds_team",
+        auth: 'jwt',
+        params: teamIdParams,
+        body: teamBudgetSchema,
+        response: teamBudgetResponse,
+      },
+      (ctx, { params, body }) => setTeamBudget(deps, user(ctx), params.id, body, auditActor(ctx)),
     )
     .route(
       { method: 'get', path: '/teams/:id/members', summary: "A team's members (admins, or a team admin of that team)", auth: 'jwt', params: teamIdParams },

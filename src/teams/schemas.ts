@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TEAM_ROLES } from './access';
 
-/** Team input. Ceilings: null = no ceiling. The monthly budget is stored, not yet enforced (issue 17). */
+/** Team input. Ceilings: null = no ceiling. The budget is enforced per period (see teams/budget.ts, limits/). */
 
 const MICROS_PER_USD = 1_000_000;
 const limit = z.number().int().min(1).max(1_000_000_000).nullable();
@@ -17,7 +17,7 @@ const teamFields = {
     .max(1_000_000_000)
     .nullable()
     .transform((usd) => (usd === null ? null : Math.round(usd * MICROS_PER_USD)))
-    .describe('USD per calendar month; stored but NOT yet enforced (a later step of issue 17); null = none'),
+    .describe("USD per budget period (monthly unless PUT /teams/:id/budget sets another period); null = none"),
   rpm: limit.describe("requests per minute ceiling on each of the team's keys; null = no ceiling"),
   tpm: limit.describe("tokens per minute ceiling on each of the team's keys; null = no ceiling"),
   services: z

@@ -20,6 +20,7 @@ interface TeamRow {
   name: string;
   slug: string;
   monthly_budget_micros: number | string | null;
+  budget_period?: string;
   rpm: number | null;
   tpm: number | null;
   services: unknown;
@@ -35,6 +36,7 @@ export function presentTeam(t: TeamRow) {
     name: t.name,
     slug: t.slug,
     monthlyBudget: usdFromMicros(t.monthly_budget_micros === null ? null : Number(t.monthly_budget_micros)),
+    budgetPeriod: t.budget_period ?? 'monthly',
     rpm: t.rpm,
     tpm: t.tpm,
     services: jsonValue<string[]>(t.services),

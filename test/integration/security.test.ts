@@ -63,6 +63,9 @@ const OWNER_CHECKED_ROUTES = [
   'post /webhooks/{id}/secret',
   'post /webhooks/{id}/test',
   'get /webhooks/{id}/deliveries',
+  // a team's budget: an org admin, or a team admin of THAT team (teams/budget.ts)
+  'get /teams/{id}/budget',
+  'put /teams/{id}/budget',
 ];
 /** Routes every authenticated user may call, scoped in the handler to what is theirs (their own teams). */
 const CALLER_SCOPED_ROUTES = ['get /teams', 'get /webhooks', 'post /webhooks'];
@@ -141,7 +144,8 @@ describe(`security suite over every secured route (${TEST_BACKEND})`, () => {
       if (!route) continue;
       // a well-formed body, so the refusal under test is the ownership check, not validation
       const body =
-        route.method === 'post' && route.path.startsWith('/teams/') ? { userId: adminId, role: 'member' }
+        route.path.endsWith('/budget') ? { budget: 1 }
+        : route.method === 'post' && route.path.startsWith('/teams/') ? { userId: adminId, role: 'member' }
         : route.path.startsWith('/teams/') ? { role: 'member' }
         : route.path.startsWith('/webhooks/') ? { enabled: true }
         : {};

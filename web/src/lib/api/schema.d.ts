@@ -525,6 +525,8 @@ export interface paths {
                         name?: string;
                         scopes?: ("chat" | "proxy" | "models" | "embeddings")[];
                         services?: string[] | null;
+                        /** Format: uuid */
+                        teamId?: string | null;
                     };
                 };
             };
@@ -1515,6 +1517,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/org/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's budget, its period and what every node together spent this period */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            budget: number | null;
+                            /**
+                             * @description monthly / weekly (ISO, from Monday) / daily in BUDGET_TIME_ZONE, or a rolling 24 h / 7 d / 30 d window
+                             * @enum {string}
+                             */
+                            period: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                            /** @description ISO time the period ends (a rolling window: now) */
+                            periodEnd: string;
+                            /** @description the current period ('2026-12', '2026-W49', '2026-12-07', 'rolling_24h:2026-12-07') */
+                            periodLabel: string;
+                            /** @description ISO time the period (a rolling window: its oldest counted bucket) starts */
+                            periodStart: string;
+                            remaining: number | null;
+                            /** @description USD spent and reserved by calls in flight this period, every node together */
+                            spent: number;
+                            /** @description BUDGET_TIME_ZONE */
+                            timeZone: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Set (budget null: remove) the organisation's budget and period; every call is checked against it with the other levels, atomically */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description USD per period for the whole organisation; null = none */
+                        budget: number | null;
+                        /**
+                         * @description monthly / weekly (ISO, from Monday) / daily in BUDGET_TIME_ZONE, or a rolling 24 h / 7 d / 30 d window
+                         * @default monthly
+                         * @enum {string}
+                         */
+                        period?: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            budget: number | null;
+                            /**
+                             * @description monthly / weekly (ISO, from Monday) / daily in BUDGET_TIME_ZONE, or a rolling 24 h / 7 d / 30 d window
+                             * @enum {string}
+                             */
+                            period: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                            /** @description ISO time the period ends (a rolling window: now) */
+                            periodEnd: string;
+                            /** @description the current period ('2026-12', '2026-W49', '2026-12-07', 'rolling_24h:2026-12-07') */
+                            periodLabel: string;
+                            /** @description ISO time the period (a rolling window: its oldest counted bucket) starts */
+                            periodStart: string;
+                            remaining: number | null;
+                            /** @description USD spent and reserved by calls in flight this period, every node together */
+                            spent: number;
+                            /** @description BUDGET_TIME_ZONE */
+                            timeZone: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/plans": {
         parameters: {
             query?: never;
@@ -2162,7 +2287,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Create a team (its monthly budget is stored, not yet enforced) */
+        /** Create a team (monthlyBudget: its budget per period, monthly unless PUT /teams/:id/budget sets another) */
         post: {
             parameters: {
                 query?: never;
@@ -2175,7 +2300,7 @@ export interface paths {
                     "application/json": {
                         /** @description models the team's keys may use ('gpt-4o', 'openai/gpt-4o', 'gpt-4o*'); null = no ceiling */
                         models?: string[] | null;
-                        /** @description USD per calendar month; stored but NOT yet enforced (a later step of issue 17); null = none */
+                        /** @description USD per budget period (monthly unless PUT /teams/:id/budget sets another period); null = none */
                         monthlyBudget?: number | null;
                         name: string;
                         /** @description requests per minute ceiling on each of the team's keys; null = no ceiling */
@@ -2284,7 +2409,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change a team's name, ceilings or budget (budget not yet enforced); admins only */
+        /** Change a team's name, ceilings or budget amount; admins only */
         patch: {
             parameters: {
                 query?: never;
@@ -2299,7 +2424,7 @@ export interface paths {
                     "application/json": {
                         /** @description models the team's keys may use ('gpt-4o', 'openai/gpt-4o', 'gpt-4o*'); null = no ceiling */
                         models?: string[] | null;
-                        /** @description USD per calendar month; stored but NOT yet enforced (a later step of issue 17); null = none */
+                        /** @description USD per budget period (monthly unless PUT /teams/:id/budget sets another period); null = none */
                         monthlyBudget?: number | null;
                         name?: string;
                         /** @description requests per minute ceiling on each of the team's keys; null = no ceiling */
@@ -2330,6 +2455,176 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/teams/{id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A team's budget, period, per-member and per-key shares and what each spent this period (admins, or a team admin of that team) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            budget: number | null;
+                            keys: {
+                                budget: number | null;
+                                keyId: string;
+                                name: string;
+                                spent: number;
+                                userId: string;
+                            }[];
+                            members: {
+                                budget: number | null;
+                                email: string;
+                                role: string;
+                                spent: number;
+                                userId: string;
+                            }[];
+                            /**
+                             * @description monthly / weekly (ISO, from Monday) / daily in BUDGET_TIME_ZONE, or a rolling 24 h / 7 d / 30 d window
+                             * @enum {string}
+                             */
+                            period: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                            /** @description ISO time the period ends (a rolling window: now) */
+                            periodEnd: string;
+                            /** @description the current period ('2026-12', '2026-W49', '2026-12-07', 'rolling_24h:2026-12-07') */
+                            periodLabel: string;
+                            /** @description ISO time the period (a rolling window: its oldest counted bucket) starts */
+                            periodStart: string;
+                            remaining: number | null;
+                            /** @description USD spent and reserved by calls in flight this period, every node together */
+                            spent: number;
+                            teamId: string;
+                            /** @description BUDGET_TIME_ZONE */
+                            timeZone: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Set a team's budget and period (raising it or changing the period: admins only) and split it per member and key (admins, or a team admin of that team); a share above the team's budget → 422 budget_exceeds_team */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description USD per period for the whole team; null = none. Raising it: org admins only */
+                        budget?: number | null;
+                        /** @description the team's keys' shares of the team budget to set (others are left as they are) */
+                        keys?: {
+                            /** @description USD per period; null removes the share */
+                            budget: number | null;
+                            /** Format: uuid */
+                            keyId: string;
+                        }[];
+                        /** @description members' shares of the team budget to set (others are left as they are) */
+                        members?: {
+                            /** @description USD per period; null removes the share */
+                            budget: number | null;
+                            /** Format: uuid */
+                            userId: string;
+                        }[];
+                        /**
+                         * @description org admins only
+                         * @enum {string}
+                         */
+                        period?: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            budget: number | null;
+                            keys: {
+                                budget: number | null;
+                                keyId: string;
+                                name: string;
+                                spent: number;
+                                userId: string;
+                            }[];
+                            members: {
+                                budget: number | null;
+                                email: string;
+                                role: string;
+                                spent: number;
+                                userId: string;
+                            }[];
+                            /**
+                             * @description monthly / weekly (ISO, from Monday) / daily in BUDGET_TIME_ZONE, or a rolling 24 h / 7 d / 30 d window
+                             * @enum {string}
+                             */
+                            period: "monthly" | "weekly" | "daily" | "rolling_24h" | "rolling_7d" | "rolling_30d";
+                            /** @description ISO time the period ends (a rolling window: now) */
+                            periodEnd: string;
+                            /** @description the current period ('2026-12', '2026-W49', '2026-12-07', 'rolling_24h:2026-12-07') */
+                            periodLabel: string;
+                            /** @description ISO time the period (a rolling window: its oldest counted bucket) starts */
+                            periodStart: string;
+                            remaining: number | null;
+                            /** @description USD spent and reserved by calls in flight this period, every node together */
+                            spent: number;
+                            teamId: string;
+                            /** @description BUDGET_TIME_ZONE */
+                            timeZone: string;
+                        };
+                    };
+                };
+                /** @description Error */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/teams/{id}/members": {
