@@ -227,25 +227,23 @@ export type SpendSubject =
   | { scope: 'org' }
   | { scope: 'team'; teamId: string }
   | { scope: 'member'; teamId: string; userId: string }
-  | { scope: 'team_key'; keyId: string };
+  | { scope: 'team_key'; teamId: string; keyId: string };
 
 /**
- * What was recorded for a team-level or organisation budget in [startMs, endMs): the hourly rollups of the keys
- * that belong to the team now (a key moved between teams takes its history along), of the member's keys in the
- * team, of the key, or of everyone. Hours are whole: a period starting mid-hour (a zone with a half-hour offset)
- * counts that hour in full, erring on the side of refusing.
+ * What was recorded for a team-level or organisation budget in [startMs, endMs): the hourly rollups of the calls
+ * made in the team (usage is attributed to the key's team at call time, so a key that changed teams leaves its
+ * earlier spending with the old team), of the member's calls in it, of the key's calls in it, or of everyone. Hours
+ * are whole: a period starting mid-hour (a zone with a half-hour offset) counts that hour in full, erring on the
+ * side of refusing. Only read when the counter is missing (first call of a period, or Redis lost it).
  */
 export async function spentInPeriod(db: Db, subject: SpendSubject, startMs: number, endMs: number): Promise<number> {
   const HOUR = 3_600_000;
   const q = db('usage_hourly')
     .where('hour', '>=', new Date(Math.floor(startMs / HOUR) * HOUR))
     .andWhere('hour', '<', new Date(endMs));
+  if (subject.scope !== 'org') q.andWhere('team_id', subject.teamId);
+  if (subject.scope === 'member') q.andWhere('user_id', subject.userId);
   if (subject.scope === 'team_key') q.andWhere('gateway_key_id', subject.keyId);
-  if (subject.scope === 'team' || subject.scope === 'member') {
-    const keys = db('gateway_keys').where('team_id', subject.teamId).select('id');
-    if (subject.scope === 'member') keys.andWhere('user_id', subject.userId);
-    q.whereIn('gateway_key_id', keys);
-  }
   const row = await q.sum({ total: 'cost_micros' }).first();
   return Number(row?.total ?? 0);
 }

@@ -256,7 +256,7 @@ export class LimitService {
       const level = (scope: 'team_key' | 'member' | 'team', id: string, allowanceMicros: number | null | undefined) => {
         if (allowanceMicros == null) return;
         const subject =
-          scope === 'team_key' ? { scope, keyId: principal.keyId } : scope === 'member' ? { scope, teamId: team!.id, userId: principal.userId } : { scope, teamId: team!.id };
+          scope === 'team_key' ? { scope, teamId: team!.id, keyId: principal.keyId } : scope === 'member' ? { scope, teamId: team!.id, userId: principal.userId } : { scope, teamId: team!.id };
         const spentMicros = need(this.allowances.periodSpentLoad(`${scope}:${id}:${window.label}`, subject, window.startMs, window.endMs));
         if (spentMicros !== undefined) budgets.push({ scope, id, allowanceMicros, spentMicros, window, teamId: team!.id });
       };

@@ -118,7 +118,7 @@ async function present(deps: TeamBudgetDeps, r: BudgetRows) {
   const [teamSpent, ...rest] = await spending(deps, period, [
     { scope: 'team', id: teamId, subject: { scope: 'team', teamId } },
     ...r.members.map((m) => ({ scope: 'member' as const, id: `${teamId}:${m.user_id}`, subject: { scope: 'member' as const, teamId, userId: m.user_id } })),
-    ...r.keys.map((k) => ({ scope: 'team_key' as const, id: `${teamId}:${k.id}`, subject: { scope: 'team_key' as const, keyId: k.id } })),
+    ...r.keys.map((k) => ({ scope: 'team_key' as const, id: `${teamId}:${k.id}`, subject: { scope: 'team_key' as const, teamId, keyId: k.id } })),
   ]);
   const memberSpent = rest.slice(0, r.members.length);
   const keySpent = rest.slice(r.members.length);

@@ -92,6 +92,19 @@ describe(`budgets along the chain (${TEST_BACKEND})`, () => {
     }
   });
 
+  it("starts a team's counter from what the database recorded for the team this period (a counter Redis lost)", async () => {
+    clock.set('2030-05-12T15:00:00.000Z');
+    const t = await teamWithKey(gw, admin, { budget: 0.04, member: 0.04 });
+    const row = { hour: new Date('2030-05-12T09:00:00.000Z'), gateway_key_id: t.keyId, user_id: t.userId, status_class: '2xx', requests: 1, cost_micros: 30_000 };
+    await gw.deps.db('usage_hourly').insert({ ...row, team_id: t.teamId });
+    // the same key's calls outside the team (before it joined) and last month's do not count
+    await gw.deps.db('usage_hourly').insert({ ...row, cost_micros: 500_000, status_class: '4xx' });
+    await gw.deps.db('usage_hourly').insert({ ...row, hour: new Date('2030-04-30T03:00:00.000Z'), team_id: t.teamId, cost_micros: 500_000 });
+    const { ok } = await burst(t.key, 50);
+    expect(ok.length).toBe(10);
+    expect((await gw.request(`/teams/${t.teamId}/budget`, { token: admin })).body).toMatchObject({ spent: 0.04 });
+  });
+
   it('resets a daily team budget exactly once at midnight in BUDGET_TIME_ZONE', async () => {
     clock.set('2030-02-10T04:30:00.000Z'); // 23:30 on 9 February in New York
     const t = await teamWithKey(gw, admin, { budget: 0.04, period: 'daily' });
