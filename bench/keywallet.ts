@@ -3,7 +3,9 @@
  * database + a Redis database of its own, or on the embedded default (PGlite in a temp DATA_DIR, in-process
  * store). Everything is set up through the real HTTP API as an admin, with every feature on the request
  * path switched on and sized so it never refuses a request: a wallet entry with a quota, a gateway key with
- * restrictions, rate limits and monthly credits, the admin's plan limits and credits.
+ * restrictions, rate limits and monthly credits, the admin's plan limits and credits — and, where the gateway has
+ * them (issue 17), the key in a team with a team budget, the member's and the key's share of it, and an
+ * organisation budget: every level of the budget chain is reserved and settled on every call.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -141,7 +143,11 @@ async function configure(base: string, email: string, password: string, upstream
     environment: 'live',
     quota: { limit: 1e12, unit: 'requests', period: 'month' },
   });
+  // a team whose budget, shares and the organisation's budget are all reserved per call (skipped where absent)
+  const team = await call(base, 'POST', '/teams', jwt, { name: 'bench', slug: 'bench' });
+  await call(base, 'POST', `/teams/${team.id}/members`, jwt, { userId: me.id, role: 'team_admin' });
   const created = await call(base, 'POST', '/api-keys', jwt, {
+    teamId: team.id,
     name: 'bench',
     environment: 'live',
     scopes: ['chat', 'models'],
@@ -151,6 +157,12 @@ async function configure(base: string, email: string, password: string, upstream
     limits: { rpm: BIG, rph: BIG, rpd: BIG, tpm: BIG },
     monthlyCredits: 1_000_000,
   });
+  const optional = (method: string, route: string, body: unknown) =>
+    call(base, method, route, jwt, body).catch((err: Error) => {
+      if (!/answered 404/.test(err.message)) throw err;
+    });
+  await optional('PUT', `/teams/${team.id}/budget`, { budget: 1_000_000, members: [{ userId: me.id, budget: 1_000_000 }], keys: [{ keyId: created.id, budget: 1_000_000 }] });
+  await optional('PUT', '/org/budget', { budget: 1_000_000, period: 'monthly' });
   return String(created.key);
 }
 
