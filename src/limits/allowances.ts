@@ -238,7 +238,9 @@ export type SpendSubject =
  */
 export async function spentInPeriod(db: Db, subject: SpendSubject, startMs: number, endMs: number): Promise<number> {
   const HOUR = 3_600_000;
-  const q = db('usage_hourly')
+  // the team and the organisation read the slim hourly rollup (no user, key or wallet entry: far fewer rows)
+  const slim = subject.scope === 'org' || subject.scope === 'team';
+  const q = db(slim ? 'usage_hourly_slim' : 'usage_hourly')
     .where('hour', '>=', new Date(Math.floor(startMs / HOUR) * HOUR))
     .andWhere('hour', '<', new Date(endMs));
   if (subject.scope !== 'org') q.andWhere('team_id', subject.teamId);

@@ -92,14 +92,19 @@ describe(`budgets along the chain (${TEST_BACKEND})`, () => {
     }
   });
 
-  it("starts a team's counter from what the database recorded for the team this period (a counter Redis lost)", async () => {
+  it("starts the team's and the member's counters from what the database recorded for them this period (a counter Redis lost)", async () => {
     clock.set('2030-05-12T15:00:00.000Z');
     const t = await teamWithKey(gw, admin, { budget: 0.04, member: 0.04 });
-    const row = { hour: new Date('2030-05-12T09:00:00.000Z'), gateway_key_id: t.keyId, user_id: t.userId, status_class: '2xx', requests: 1, cost_micros: 30_000 };
-    await gw.deps.db('usage_hourly').insert({ ...row, team_id: t.teamId });
+    // as the usage writer records calls: the wide hourly rollup (member, key) and the slim one (team, organisation)
+    const record = async (r: { hour: string; team_id?: string; cost_micros: number; status_class: string }) => {
+      const hour = new Date(r.hour);
+      await gw.deps.db('usage_hourly').insert({ ...r, hour, gateway_key_id: t.keyId, user_id: t.userId, requests: 1 });
+      await gw.deps.db('usage_hourly_slim').insert({ ...r, hour, requests: 1 });
+    };
+    await record({ hour: '2030-05-12T09:00:00.000Z', team_id: t.teamId, status_class: '2xx', cost_micros: 30_000 });
     // the same key's calls outside the team (before it joined) and last month's do not count
-    await gw.deps.db('usage_hourly').insert({ ...row, cost_micros: 500_000, status_class: '4xx' });
-    await gw.deps.db('usage_hourly').insert({ ...row, hour: new Date('2030-04-30T03:00:00.000Z'), team_id: t.teamId, cost_micros: 500_000 });
+    await record({ hour: '2030-05-12T09:00:00.000Z', status_class: '4xx', cost_micros: 500_000 });
+    await record({ hour: '2030-04-30T03:00:00.000Z', team_id: t.teamId, status_class: '2xx', cost_micros: 500_000 });
     const { ok } = await burst(t.key, 50);
     expect(ok.length).toBe(10);
     expect((await gw.request(`/teams/${t.teamId}/budget`, { token: admin })).body).toMatchObject({ spent: 0.04 });
