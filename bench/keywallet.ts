@@ -1,7 +1,8 @@
 /**
  * Keywallet under test: the built gateway (node dist/src/main.js) in its own process, on a fresh PostgreSQL
  * database + a Redis database of its own, or on the embedded default (PGlite in a temp DATA_DIR, in-process
- * store). Everything is set up through the real HTTP API as an admin, with every feature on the request
+ * store); `cluster` is PostgreSQL + Redis with WORKERS = the machine's cores (a primary and that many workers),
+ * the others run WORKERS=1. Everything is set up through the real HTTP API as an admin, with every feature on the request
  * path switched on and sized so it never refuses a request: a wallet entry with a quota, a gateway key with
  * restrictions, rate limits and monthly credits, the admin's plan limits and credits — and, where the gateway has
  * them (issue 17), the key in a team with a team budget, the member's and the key's share of it, and an
@@ -14,16 +15,24 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { BenchProcess, logTail, spawnNode } from './processes';
+import { BenchProcess, logTail, processTree, spawnNode } from './processes';
 
 export const ROOT = path.resolve(__dirname, '..');
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** A Redis database of its own, so the bench can remove exactly its keys afterwards. */
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/15';
+/** The cluster's: another Redis database, so its usage stream and counters never mix with the one-process run's. */
+const CLUSTER_REDIS_URL = (() => {
+  const url = new URL(REDIS_URL);
+  url.pathname = `/${(Number(url.pathname.slice(1) || 0) + 15) % 16}`;
+  return url.toString();
+})();
+export const CORES = os.availableParallelism();
+const ELD_PROBE = path.join(__dirname, 'eld-probe.cjs');
 const REDIS_PREFIX = 'kw:'; // Keywallet's default key prefix (src/store/redis-kv.ts)
 const BIG = 1_000_000_000;
 
-export type Backend = 'postgres' | 'embedded';
+export type Backend = 'postgres' | 'embedded' | 'cluster';
 
 export interface Keywallet {
   backend: Backend;
@@ -36,6 +45,10 @@ export interface Keywallet {
   /** keywallet_usage_events_written_total from /metrics */
   usageEventsWritten(): Promise<number>;
   databaseUrl?: string;
+  /** where bench/eld-probe.cjs dumps each process's event-loop delay (bench/event-loop.ts) */
+  eldDir: string;
+  /** the gateway's processes running dist/src/main.js: one, or a cluster's primary and its workers */
+  pids(): number[];
   /** removes the database, the Redis keys and the data directory; call after the process has stopped */
   cleanup(): Promise<void>;
 }
@@ -85,8 +98,8 @@ async function withPg<T>(url: string, fn: (client: Client) => Promise<T>): Promi
   }
 }
 
-async function deleteRedisKeys(): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+async function deleteRedisKeys(url: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   redis.on('error', () => {});
   try {
     let cursor = '0';
@@ -128,7 +141,16 @@ async function call(base: string, method: string, route: string, token: string |
 
 /** Every request-path feature on, every limit far above what the benchmark can reach. */
 async function configure(base: string, email: string, password: string, upstreamUrl: string): Promise<string> {
-  const login = await call(base, 'POST', '/auth/login', null, { email, password });
+  // the gateway answers /ready as soon as it listens; the first admin is created a moment after that
+  let login: Record<string, unknown> | null = null;
+  for (let attempt = 0; !login; attempt++) {
+    try {
+      login = await call(base, 'POST', '/auth/login', null, { email, password });
+    } catch (err) {
+      if (attempt >= 50 || !/answered 401/.test((err as Error).message)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
   const jwt = String(login.token);
   const me = (login.user ?? {}) as { id?: string; plan?: string };
   await call(base, 'PATCH', '/services/openai', jwt, { baseUrl: upstreamUrl, allowPrivate: true });
@@ -185,20 +207,24 @@ export async function startKeywallet(backend: Backend, upstreamUrl: string, logD
   const password = crypto.randomBytes(18).toString('base64url');
   const metricsToken = crypto.randomBytes(18).toString('base64url');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-bench-data-'));
+  const eldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-bench-eld-'));
+  const onPostgres = backend !== 'embedded';
+  const redisUrl = backend === 'cluster' ? CLUSTER_REDIS_URL : REDIS_URL;
   const dbName = `kw_bench_${crypto.randomBytes(5).toString('hex')}`;
   let databaseUrl: string | undefined;
-  if (backend === 'postgres') {
+  if (onPostgres) {
     await withPg(PG_ADMIN_URL, (c) => c.query(`create database ${dbName}`));
     const dbUrl = new URL(PG_ADMIN_URL);
     dbUrl.pathname = `/${dbName}`;
     databaseUrl = dbUrl.toString();
-    await deleteRedisKeys();
+    await deleteRedisKeys(redisUrl);
   }
   const cleanup = async () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    if (backend !== 'postgres') return;
+    fs.rmSync(eldDir, { recursive: true, force: true });
+    if (!onPostgres) return;
     await withPg(PG_ADMIN_URL, (c) => c.query(`drop database if exists ${dbName} with (force)`));
-    await deleteRedisKeys();
+    await deleteRedisKeys(redisUrl);
   };
   const env: Record<string, string> = {
     NODE_ENV: 'production',
@@ -212,14 +238,20 @@ export async function startKeywallet(backend: Backend, upstreamUrl: string, logD
     LOG_LEVEL: 'info',
     METRICS_TOKEN: metricsToken,
     DATABASE_URL: databaseUrl ?? '',
-    REDIS_URL: backend === 'postgres' ? REDIS_URL : '',
+    REDIS_URL: onPostgres ? redisUrl : '',
+    // one process, or every core: the default on PostgreSQL + Redis is the cores, so the one-process run says so
+    WORKERS: backend === 'cluster' ? String(CORES) : '1',
+    KW_ELD_DIR: eldDir,
   };
   const name = `keywallet-${backend}`;
   let proc: BenchProcess | null = null;
   try {
-    proc = spawnNode(name, [...startFlags(), ...extraNodeArgs, path.join(ROOT, 'dist/src/main.js')], env, logDir, ROOT);
+    proc = spawnNode(name, [...startFlags(), '-r', ELD_PROBE, ...extraNodeArgs, path.join(ROOT, 'dist/src/main.js')], env, logDir, ROOT);
     await waitReady(url, proc);
     const gatewayKey = await configure(url, email, password, upstreamUrl);
+    // a cluster's other workers hear of the service change over Redis pub/sub: a moment later
+    if (backend === 'cluster') await new Promise((resolve) => setTimeout(resolve, 1500));
+    const pid = proc.pid;
     return {
       backend,
       proc,
@@ -227,6 +259,15 @@ export async function startKeywallet(backend: Backend, upstreamUrl: string, logD
       gatewayKey,
       metricsToken,
       databaseUrl,
+      eldDir,
+      // the gateway's own processes (they run the probe); never another child, which SIGUSR2 would end
+      pids: () => processTree(pid).filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('dist/src/main.js');
+        } catch {
+          return false;
+        }
+      }),
       cleanup,
       countUsageEvents: async () =>
         databaseUrl ? withPg(databaseUrl, async (c) => Number((await c.query('select count(*) as n from usage_events')).rows[0].n)) : null,

@@ -40,6 +40,46 @@ function statusKb(pid: number, field: string): number {
   return match ? Number(match[1]) : 0;
 }
 
+/** The process and every process it started, still running (a cluster primary and its workers), from /proc. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
+  return out;
+}
+
+/** CPU time of the process and of its running children together (a cluster: the primary and every worker). */
+export function treeCpuMicros(pid: number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + cpuMicros(p);
+    } catch {
+      return sum; // exited meanwhile
+    }
+  }, 0);
+}
+
+/** Summed over the process tree: a cluster's footprint is every process's (the peak is an upper bound: peaks of each). */
+export function treeMb(pid: number, of: (pid: number) => number): number {
+  return processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + of(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
 /** Peak resident set size since the process started (VmHWM), in MiB. */
 export function peakRssMb(pid: number): number {
   return statusKb(pid, 'VmHWM') / 1024;

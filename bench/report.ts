@@ -6,10 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LoadResult, summarize } from './load';
+import { DelaySteps, EventLoopFigures, summarizeDelays } from './event-loop';
 
-export const TARGETS = ['direct', 'floor', 'keywallet-postgres', 'keywallet-embedded'] as const;
+export const TARGETS = ['direct', 'floor', 'keywallet-postgres', 'keywallet-cluster', 'keywallet-embedded'] as const;
 export type TargetName = (typeof TARGETS)[number];
-export const GATEWAYS = ['keywallet-postgres', 'keywallet-embedded'] as const;
+export const GATEWAYS = ['keywallet-postgres', 'keywallet-cluster', 'keywallet-embedded'] as const;
 export type GatewayName = (typeof GATEWAYS)[number];
 
 export const SCENARIOS = {
@@ -30,6 +31,8 @@ export interface Measurement {
   cpuMicros: number | null;
   /** usage events the gateway wrote during the run (Keywallet only) */
   usageEvents: number | null;
+  /** the gateway's event-loop delay during the run, every process merged (Keywallet, steady-rate runs only) */
+  eventLoop: DelaySteps | null;
 }
 
 export interface Cell {
@@ -42,6 +45,8 @@ export interface Cell {
   ttfbP99: number | null;
   cpuUsPerRequest: number | null;
   usageEventsPerSecond: number | null;
+  /** event-loop delay beyond the 1 ms sampling interval, every process and round merged */
+  eventLoop: EventLoopFigures | null;
   perRound: { rps: number; p50: number; p99: number }[];
 }
 
@@ -82,6 +87,7 @@ export function aggregate(measurements: Measurement[]): Cells {
         ttfbP99: ttfb?.p99 ?? null,
         cpuUsPerRequest: cpu === null || !requests ? null : cpu / requests,
         usageEventsPerSecond: events === null ? null : events / seconds,
+        eventLoop: runs.some((m) => m.eventLoop) ? summarizeDelays(runs.flatMap((m) => m.eventLoop ?? [])) : null,
         perRound: runs.map((m) => {
           const s = summarize(m.result.latencies);
           return { rps: m.result.ok / m.result.durationS, p50: s.p50, p99: s.p99 };
@@ -102,7 +108,7 @@ export interface TargetCheck {
 const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
 const int = (v: number | null | undefined) => (v === null || v === undefined || Number.isNaN(v) ? 'n/a' : Math.round(v).toLocaleString('en-US'));
 
-export function checkTargets(cells: Cells, facts: Partial<Record<GatewayName, GatewayFacts>>): TargetCheck[] {
+export function checkTargets(cells: Cells, facts: Partial<Record<GatewayName, GatewayFacts>>, cores = 1): TargetCheck[] {
   const out: TargetCheck[] = [];
   const floor = cells.floor?.closed50;
   const direct = cells.direct;
@@ -120,6 +126,11 @@ export function checkTargets(cells: Cells, facts: Partial<Record<GatewayName, Ga
     add('stream TTFB added ≤ 0.5 ms p50 (200/s)', added(kw.stream200?.ttfbP50, direct?.stream200?.ttfbP50), (v) => v <= 0.5, (v) => `${v.toFixed(2)} ms`);
     add('peak RSS ≤ 200 MB', facts[gateway]?.peakRssMb, (v) => v <= 200, (v) => `${v.toFixed(0)} MB`);
     add('usage writer ≥ 20,000 events/s', facts[gateway]?.writerEventsPerSecond, (v) => v >= 20_000, (v) => `${int(v)}/s`);
+    if (gateway === 'keywallet-cluster') {
+      // issue 19: on every core, at least 60% of what one floor process serves, per core used
+      const perCore = kw.closed50 && floor ? kw.closed50.rps / cores / floor.rps : null;
+      add(`all ${cores} cores: requests/s per core ≥ 60% of the one-process floor`, perCore, (v) => v >= 0.6, (v) => `${(v * 100).toFixed(0)}% (${int(kw.closed50?.rps)}/s on ${cores} workers)`);
+    }
   }
   return out;
 }
@@ -128,6 +139,7 @@ const COLUMN_TITLES: Record<TargetName, string> = {
   direct: 'direct',
   floor: 'Node floor',
   'keywallet-postgres': 'Keywallet (PostgreSQL + Redis)',
+  'keywallet-cluster': 'Keywallet all cores (PostgreSQL + Redis, WORKERS = cores)',
   'keywallet-embedded': 'Keywallet (embedded)',
 };
 
@@ -153,6 +165,12 @@ export function renderTable(cells: Cells, facts: Partial<Record<GatewayName, Gat
   rows.push(['open 400/s: p50 / p99 ms (added)', lat('open400', 'p')]);
   rows.push(['open 1,000/s: p50 / p99 ms (added)', lat('open1000', 'p')]);
   rows.push(['open 1,000/s: CPU µs/request (proxy)', (t) => fmt(cells[t]?.open1000?.cpuUsPerRequest, 0)]);
+  const eld = (s: ScenarioName) => (t: TargetName) => {
+    const e = cells[t]?.[s]?.eventLoop;
+    return e ? `${fmt(e.p50Ms)} / ${fmt(e.p99Ms)} / ${fmt(e.maxMs, 1)}` : '–';
+  };
+  rows.push(['open 400/s: event-loop delay p50 / p99 / max ms (gateway)', eld('open400')]);
+  rows.push(['open 1,000/s: event-loop delay p50 / p99 / max ms (gateway)', eld('open1000')]);
   rows.push(['stream 20 conn: whole p50 / p99 ms (added)', lat('stream20', 'p')]);
   rows.push(['stream 20 conn: TTFB p50 / p99 ms (added)', lat('stream20', 'ttfb')]);
   rows.push(['stream 20 conn: streams/s', (t) => int(cells[t]?.stream20?.rps)]);
@@ -211,7 +229,8 @@ export function writeResults(
     `\`${run.command}\` on ${date.slice(0, 10)}: ${m.cpus} × ${m.model}, ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; load average ${run.loadAverageAtStart.join(' ')} at the start${run.stealPercent === null ? '' : `; ${run.stealPercent}% of CPU time stolen by the host during the run${run.stealPercent >= 2 ? ' (a noisy neighbour: every figure is inflated, ratios less so)' : ''}`}.`,
     '',
     `Every server runs in its own process on 127.0.0.1, loaded in turn over ${run.rounds} interleaved round(s). Latency in ms; "+x" is what a proxy adds over calling the mock upstream directly.`,
-    'Open-loop latency counts from the scheduled send time. CPU is utime + stime of the proxy process (from /proc) over the requests it served.',
+    'Open-loop latency counts from the scheduled send time. CPU is utime + stime of the proxy process (from /proc) over the requests it served; for all cores, of the primary and every worker together, as are its RSS figures (peak: the sum of each process\'s peak).',
+    'Event-loop delay: monitorEventLoopDelay at 1 ms resolution in every gateway process during the run (bench/eld-probe.cjs), beyond the 1 ms sampling interval, processes merged.',
     'The machine is shared and noisy: ratios against the floor measured in the same run are the figures that count.',
     '',
     table,

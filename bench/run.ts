@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Target } from './load';
-import { cpuMicros, forkServer, installCleanup, peakRssMb, rssMb, runJob, stopAll, stopProcess, BenchProcess } from './processes';
-import { Keywallet, serversProblem, startKeywallet } from './keywallet';
+import { forkServer, installCleanup, peakRssMb, rssMb, runJob, stopAll, stopProcess, treeCpuMicros, treeMb, BenchProcess } from './processes';
+import { CORES, Keywallet, serversProblem, startKeywallet } from './keywallet';
+import { dumpEventLoop } from './event-loop';
 import { aggregate, checkTargets, GatewayFacts, GatewayName, Measurement, SCENARIOS, ScenarioName, TargetName, writeResults } from './report';
 import { Durations, runScenario, verify, warmUp } from './scenarios';
 import { runProfile } from './profile';
@@ -50,9 +51,14 @@ function machine() {
 async function measure(subject: Subject, scenario: ScenarioName, round: number): Promise<Measurement> {
   await sleep(PAUSE_MS);
   const events0 = subject.keywallet ? await subject.keywallet.usageEventsWritten() : null;
-  const cpu0 = subject.proc ? cpuMicros(subject.proc.pid) : null;
+  // the steady-rate runs: the gateway's event-loop delay, every process of it (bench/event-loop.ts)
+  const kw = subject.keywallet;
+  const steady = kw && (scenario === 'open400' || scenario === 'open1000');
+  if (steady) await dumpEventLoop(kw.eldDir, kw.pids());
+  const cpu0 = subject.proc ? treeCpuMicros(subject.proc.pid) : null;
   const result = await runScenario(scenario, subject.target, durations);
-  const cpu1 = subject.proc ? cpuMicros(subject.proc.pid) : null;
+  const cpu1 = subject.proc ? treeCpuMicros(subject.proc.pid) : null;
+  const eventLoop = steady ? await dumpEventLoop(kw.eldDir, kw.pids()) : null;
   await sleep(PAUSE_MS); // the batch writer flushes every 250 ms: let this run's tail land in this run
   const events1 = subject.keywallet ? await subject.keywallet.usageEventsWritten() : null;
   subject.requests += result.ok + result.failed;
@@ -63,6 +69,7 @@ async function measure(subject: Subject, scenario: ScenarioName, round: number):
     result,
     cpuMicros: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
     usageEvents: events0 === null || events1 === null ? null : events1 - events0,
+    eventLoop,
   };
 }
 
@@ -98,7 +105,7 @@ async function benchmark(logDir: string): Promise<void> {
   const ticksAtStart = cpuTicks();
   const loadAverageAtStart = os.loadavg().map((l) => Number(l.toFixed(2)));
   say(`Keywallet benchmark${quick ? ' (quick)' : ''}: ${rounds} round(s); closed ${durations.closedS} s, open ${durations.openS} s, streams ${durations.streamS} s per run`);
-  say(`  load average ${loadAverageAtStart.join(' ')} on ${os.cpus().length} CPUs${loadAverageAtStart[0] > os.cpus().length / 2 ? ': the machine is busy, expect noise' : ''}`);
+  say(`  load average ${loadAverageAtStart.join(' ')} on ${os.cpus().length} CPUs (all-cores run: WORKERS=${CORES})${loadAverageAtStart[0] > os.cpus().length / 2 ? ': the machine is busy, expect noise' : ''}`);
   const upstream = await forkServer('upstream', 'upstream.ts', {}, logDir);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const floor = await forkServer('floor', 'floor.ts', { UPSTREAM_URL: upstreamUrl, FLOOR_UPSTREAM_KEY: UPSTREAM_KEY }, logDir);
@@ -109,7 +116,8 @@ async function benchmark(logDir: string): Promise<void> {
   ].filter((s) => wants(s.target.name));
   const problem = wants('keywallet-postgres') ? await serversProblem() : null;
   if (problem) say(`  PostgreSQL + Redis run skipped: ${problem}`);
-  const backends = (['postgres', 'embedded'] as const).filter((b) => wants(`keywallet-${b}`) && !(b === 'postgres' && problem));
+  // `cluster`: PostgreSQL + Redis with WORKERS = the cores (issue 19's all-cores row)
+  const backends = (['postgres', 'cluster', 'embedded'] as const).filter((b) => wants(`keywallet-${b}`) && !(b !== 'embedded' && problem));
   try {
     for (const backend of backends) {
       const kw = await startKeywallet(backend, upstreamUrl, logDir);
@@ -119,7 +127,7 @@ async function benchmark(logDir: string): Promise<void> {
     for (const s of subjects) {
       say(`  ${s.target.name.padEnd(20)} ${await verify(s.target)}`);
       s.requests += 2 + (await warmUp(s.target, durations));
-      if (s.proc) s.rssAfterWarmUpMb = rssMb(s.proc.pid);
+      if (s.proc) s.rssAfterWarmUpMb = treeMb(s.proc.pid, rssMb);
     }
     const measurements: Measurement[] = [];
     for (let round = 1; round <= rounds; round++) {
@@ -138,8 +146,8 @@ async function benchmark(logDir: string): Promise<void> {
       const name = `keywallet-${kw.backend}` as GatewayName;
       await sleep(1000);
       const written = await kw.usageEventsWritten();
-      const peak = peakRssMb(kw.proc.pid);
-      const rssEndMb = rssMb(kw.proc.pid);
+      const peak = treeMb(kw.proc.pid, peakRssMb);
+      const rssEndMb = treeMb(kw.proc.pid, rssMb);
       await stopProcess(kw.proc);
       const usageRows = (await kw.countUsageEvents()) ?? written;
       facts[name] = {
@@ -148,13 +156,14 @@ async function benchmark(logDir: string): Promise<void> {
         rssEndMb,
         usageRows,
         requestsServed: subject.requests,
-        writerEventsPerSecond: await writerCapacity(kw, logDir),
+        // the writer bench measures PostgreSQL's side alone: the all-cores gateway has the same one
+        writerEventsPerSecond: kw.backend === 'cluster' ? null : await writerCapacity(kw, logDir),
       };
     }
     const ticksAtEnd = cpuTicks();
     const stealPercent = ticksAtStart && ticksAtEnd ? Number(((100 * (ticksAtEnd.steal - ticksAtStart.steal)) / Math.max(1, ticksAtEnd.total - ticksAtStart.total)).toFixed(1)) : null;
     const cells = aggregate(measurements);
-    const checks = checkTargets(cells, facts);
+    const checks = checkTargets(cells, facts, CORES);
     const command = `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
     const run = { command, machine: machine(), loadAverageAtStart, stealPercent, rounds, durations };
     const text = writeResults(__dirname, run, cells, facts, checks, measurements);

@@ -47,9 +47,9 @@ export interface RunningCluster {
 }
 
 /**
- * The cluster primary (WORKERS > 1): prepares the database once (migrations, seeds, audit sealing), forks WORKERS
- * gateway processes that share the port (node:cluster, connections handed out round-robin), creates the first admin
- * once they listen, serves METRICS_PORT with every process aggregated, replaces a worker that exits (at once, then
+ * The cluster primary (WORKERS > 1): prepares the database once (migrations, seeds, audit sealing, the first admin
+ * from KEYWALLET_ADMIN_EMAIL), forks WORKERS gateway processes that share the port (node:cluster, connections handed
+ * out round-robin), serves METRICS_PORT with every process aggregated, replaces a worker that exits (at once, then
  * with a backoff doubling up to 30 s while it keeps dying young), and on SIGTERM / SIGINT drains every worker.
  * It holds DATA_DIR's lock for the whole cluster; it serves no request itself. See src/cluster/role.ts.
  */
@@ -63,6 +63,9 @@ export async function startPrimary(config: Config): Promise<RunningCluster> {
     await initSodium();
     db = await createDatabase({ url: config.databaseUrl, poolMax: 2 });
     await prepareDatabase(db, config, logger);
+    // before the workers serve, so a login never races it; on PostgreSQL no password is generated (nothing to lose)
+    await ensureFirstAdmin(db, { bootstrapAdmin: config.bootstrapAdmin, embedded: false }, logger);
+    await db.destroy();
   } catch (err) {
     await db?.destroy().catch(() => {});
     lock.release();
@@ -71,15 +74,11 @@ export async function startPrimary(config: Config): Promise<RunningCluster> {
   const primary = new Primary(config, logger, lock);
   try {
     const url = await primary.start();
-    await ensureFirstAdmin(db, { bootstrapAdmin: config.bootstrapAdmin, embedded: false }, logger);
-    await db.destroy();
-    db = undefined;
     await primary.listenMetrics();
     lock.describe({ url });
     logger.info({ url, database: 'postgres', store: 'redis', workers: config.workers }, 'keywallet listening');
     return { url, shutdown: (reason) => primary.shutdown(reason) };
   } catch (err) {
-    await db?.destroy().catch(() => {});
     await primary.shutdown('start failed');
     throw err;
   }

@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 /**
  * What a process of the gateway is for, with WORKERS > 1 (src/cluster/primary.ts):
  * - the primary, before it forks: migrations, built-in seeds, sealing audit rows written before the chain was
- *   keyed; after every worker listens: the first admin (its generated password printed once, by it alone). It holds
+ *   keyed, the first admin from KEYWALLET_ADMIN_EMAIL (PostgreSQL: no password is ever generated). It holds
  *   the DATA_DIR lock, serves METRICS_PORT (every process aggregated) and replaces a worker that dies.
  * - worker 1 (the slot, not a pid: its replacement is worker 1 again): the once-per-cluster background jobs — the
  *   audit checkpointer and the usage retention job. Code adding such a job starts it only where

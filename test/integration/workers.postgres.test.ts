@@ -20,7 +20,7 @@ async function call(url: string, path: string, token: string, body?: unknown) {
   return json;
 }
 
-/** The gateway processes the primary forked (its children), from /proc. */
+/** The gateway processes the primary forked (its children running the entry point: tsx may have an esbuild child too), from /proc. */
 function workerPids(primary: number): number[] {
   return fs
     .readdirSync('/proc')
@@ -28,7 +28,8 @@ function workerPids(primary: number): number[] {
     .filter((pid) => {
       try {
         const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === primary;
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === primary && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/main.ts');
       } catch {
         return false;
       }
