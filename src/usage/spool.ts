@@ -19,6 +19,8 @@ export interface SpoolOptions {
   fsyncIntervalMs?: number;
   /** a segment file is closed and a new one started past this size */
   segmentBytes?: number;
+  /** the consumed write segment is kept and appended to until it reaches this size (see removeConsumed) */
+  recycleBytes?: number;
 }
 
 interface Segment {
@@ -61,12 +63,14 @@ export class UsageSpool implements UsageSource {
   private readonly fsyncTimer: NodeJS.Timeout;
   private readonly maxEvents: number;
   private readonly segmentBytes: number;
+  private readonly recycleBytes: number;
   /** called after a turn's lines are written, with the depth: the writer wakes up early when it is large */
   onAppend: ((depth: number) => void) | null = null;
 
   constructor(private readonly o: SpoolOptions) {
     this.maxEvents = o.maxEvents ?? 1_000_000;
     this.segmentBytes = o.segmentBytes ?? 8 * 1024 * 1024;
+    this.recycleBytes = o.recycleBytes ?? 4 * 1024 * 1024;
     fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
     this.load();
     this.fsyncTimer = setInterval(() => this.syncToDisk(), o.fsyncIntervalMs ?? 100);
@@ -109,6 +113,9 @@ export class UsageSpool implements UsageSource {
         this.cursor = { seq: seg.seq + 1, offset: 0 };
         continue;
       }
+      // what the log held when this read began: lines appended while it is awaited are the next tick's batch
+      const sizeAtRead = seg.size;
+      const lastAtRead = seg === this.segments[this.segments.length - 1];
       const buf = await readAt(seg.file, this.cursor.offset, Math.min(available, Math.max(64 * 1024, max * 1024)));
       let end = 0;
       const lines: string[] = [];
@@ -134,7 +141,7 @@ export class UsageSpool implements UsageSource {
       const from = this.cursor;
       const to = { seq: seg.seq, offset: from.offset + end };
       this.cursor = to;
-      const more = to.offset < seg.size || seg !== this.segments[this.segments.length - 1];
+      const more = to.offset < sizeAtRead || !lastAtRead;
       return { events, undecodable, more, ack: async () => this.ack(seg, lines.length, to) };
     }
   }
@@ -144,6 +151,7 @@ export class UsageSpool implements UsageSource {
     this.writePending();
     this.closed = true;
     clearInterval(this.fsyncTimer);
+    if (this.stored === 0) this.removeConsumed(this.cursor, true);
     this.syncToDisk();
     if (this.writeFd !== null) fs.closeSync(this.writeFd);
     this.writeFd = null;
@@ -202,20 +210,29 @@ export class UsageSpool implements UsageSource {
   private ack(seg: Segment, lines: number, to: Position): void {
     seg.lines -= lines;
     this.stored -= lines;
-    // every segment before the acknowledged position is consumed; so is the write segment once nothing waits in it
+    this.removeConsumed(to, false);
+    this.report();
+  }
+
+  /**
+   * Deletes the segments before `to`. The write segment, once consumed, is deleted only when it has grown past
+   * `recycleBytes` or the spool is closing: deleting it at every acknowledgement would create, fsync and unlink a
+   * file per batch. What a crash leaves of an acknowledged write segment is replayed at start, and inserts nothing.
+   */
+  private removeConsumed(to: Position, closing: boolean): void {
     while (this.segments.length) {
       const first = this.segments[0];
-      const done = first.seq < to.seq || (first.seq === to.seq && to.offset >= first.size && this.pending.length === 0);
-      if (!done) break;
-      if (first === this.segments[this.segments.length - 1] && this.writeFd !== null) {
-        fs.closeSync(this.writeFd);
+      const isWriting = first === this.segments[this.segments.length - 1] && this.writeFd !== null;
+      const consumed = first.seq < to.seq || (first.seq === to.seq && to.offset >= first.size && this.pending.length === 0);
+      if (!consumed || (isWriting && !closing && first.size < this.recycleBytes)) break;
+      if (isWriting) {
+        fs.closeSync(this.writeFd!);
         this.writeFd = null;
         this.dirty = false;
       }
       this.segments.shift();
       fs.rmSync(first.file, { force: true });
     }
-    this.report();
   }
 
   private syncToDisk(): void {

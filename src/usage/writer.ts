@@ -116,6 +116,8 @@ export class UsageWriter {
    */
   async flush(): Promise<void> {
     for (const s of this.opts.sources) await s.sync();
+    // a pass that read before the sync may end at a tail older than the events being flushed: it does not count
+    if (this.draining) await this.draining;
     this.caughtUp.clear();
     while (!this.abandoned) {
       this.wakeBackoff?.();
@@ -185,19 +187,24 @@ export class UsageWriter {
     return this.refreshing;
   }
 
-  /** Passes over every source until one finds nothing to write. */
+  /**
+   * Passes over every source while one still has more than its last batch took (a backlog). A pass that reached a
+   * source's tail waits for the next tick (or `flushAt`): under a steady trickle, going straight back would write
+   * a transaction of a handful of events each time, and on the embedded database every statement runs on this
+   * event loop (a batch's fixed cost is about 1 ms of PGlite there, whatever its size).
+   */
   private async drainLoop(): Promise<void> {
     while (!this.abandoned) {
-      let wrote = false;
+      let more = false;
       for (const source of this.opts.sources) {
         if (this.abandoned) return;
-        if (await this.pass(source)) wrote = true;
+        if (await this.pass(source)) more = true;
       }
-      if (!wrote) return;
+      if (!more) return;
     }
   }
 
-  /** Writes one batch of the source, and acknowledges it once committed; false when there was nothing to read. */
+  /** Writes one batch of the source, and acknowledges it once committed; true when the source holds more right now. */
   private async pass(source: UsageSource): Promise<boolean> {
     let batch: UsageBatch | null;
     this.caughtUp.delete(source);
@@ -224,7 +231,7 @@ export class UsageWriter {
       }
     }
     this.opts.metrics.usageQueueDepth.set(this.pending);
-    return written;
+    return written && batch.more;
   }
 
   /** Converts events to rows; an event that cannot even be converted (no valid ts) is dropped alone. */

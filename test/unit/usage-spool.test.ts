@@ -33,10 +33,10 @@ const event = (i: number): UsageEvent => ({
 
 describe('usage spool', () => {
   let dir: string;
-  const open = () => {
+  const open = (o: { recycleBytes?: number } = {}) => {
     const logger = createLogger('silent');
     const metrics = createMetrics({ collectDefault: false });
-    return new UsageSpool({ dir, logger, metrics, drops: new UsageDrops(logger, metrics) });
+    return new UsageSpool({ dir, logger, metrics, drops: new UsageDrops(logger, metrics), ...o });
   };
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kw-spool-unit-'));
@@ -107,9 +107,59 @@ describe('usage spool', () => {
     const rest = await s.next(100);
     expect(rest?.events).toHaveLength(15);
     await rest!.ack();
-    expect(fs.readdirSync(dir)).toEqual([]);
+    // the consumed write segment is kept and appended to (no file created, fsynced and deleted per batch)
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    expect(s.depth()).toBe(0);
+    await Promise.all([s.append(event(99))]);
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    const last = await s.next(100);
+    expect(last?.events.map((e) => e.requestId)).toEqual(['req_99']); // acknowledged lines are not read again
+    await last!.ack();
+    await s.close();
+    expect(fs.readdirSync(dir)).toEqual([]); // a clean close leaves nothing to replay
+  });
+
+  it('a batch that read to the tail says so, even when events arrive while it is read (they are the next batch)', async () => {
+    const s = open();
+    await Promise.all(Array.from({ length: 3 }, (_, i) => s.append(event(i))));
+    const reading = s.next(100);
+    await s.append(event(50)); // written while the read is in flight
+    const b = await reading;
+    expect(b?.events.map((e) => e.requestId)).toEqual(['req_0', 'req_1', 'req_2']);
+    expect(b?.more).toBe(false);
+    await b!.ack();
+    expect((await s.next(100))?.events.map((e) => e.requestId)).toEqual(['req_50']);
+    await s.close();
+  });
+
+  it('deletes the consumed write segment once it has grown past recycleBytes', async () => {
+    const s = open({ recycleBytes: 2048 });
+    await Promise.all(Array.from({ length: 3 }, (_, i) => s.append(event(i))));
+    const small = await s.next(100);
+    await small!.ack();
+    expect(fs.readdirSync(dir)).toHaveLength(1); // under 2 KB: kept
+    await Promise.all(Array.from({ length: 20 }, (_, i) => s.append(event(10 + i))));
+    const big = await s.next(100);
+    expect(big?.events).toHaveLength(20);
+    await big!.ack();
+    expect(fs.readdirSync(dir)).toEqual([]); // past 2 KB and consumed: deleted
     await Promise.all([s.append(event(99))]);
     expect(fs.readdirSync(dir)).toHaveLength(1); // a new segment for what comes next
+    expect((await s.next(100))?.events.map((e) => e.requestId)).toEqual(['req_99']);
     await s.close();
+  });
+
+  it('a crash after the acknowledgement replays the kept segment: the events come back, and are inserted as nothing new', async () => {
+    const s = open();
+    await Promise.all(Array.from({ length: 4 }, (_, i) => s.append(event(i))));
+    const b = await s.next(100);
+    await b!.ack();
+    // no close(): the process died; the next start finds the segment
+    const again = open();
+    const replay = await again.next(100);
+    expect(replay?.events.map((e) => e.requestId)).toEqual(['req_0', 'req_1', 'req_2', 'req_3']);
+    await replay!.ack();
+    await again.close();
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
