@@ -9,6 +9,8 @@ import { verifySignature } from '../../src/webhooks/signing';
  * Issue 17, end to end: calls through two gateway nodes spend a key's monthly credits; the budgets report each level
  * after settling, and the 50 % and 80 % alerts reach the webhook once each, signed, whichever node crossed them.
  */
+jest.setTimeout(60_000); // the project config's testTimeout is not applied (jest reads it globally only)
+
 describe(`budget alerts from real calls on two nodes (${TEST_BACKEND})`, () => {
   let env: LlmTestEnv;
   let second: GatewayNode;

@@ -5,6 +5,8 @@ import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from '.
 import { verifySignature } from '../../src/webhooks/signing';
 
 /** Issue 17: wallet events reported by the router on real calls reach a webhook once per entry per period. */
+jest.setTimeout(60_000); // the project config's testTimeout is not applied (jest reads it globally only)
+
 describe(`wallet alerts from routed calls (${TEST_BACKEND})`, () => {
   let env: LlmTestEnv;
   let receiver: WebhookReceiver;
