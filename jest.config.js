@@ -15,7 +15,6 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', '/dist/'].concat(
         process.env.TEST_BACKEND === 'postgres' ? ['\\.embedded\\.test\\.ts$'] : ['\\.(multinode|postgres)\\.test\\.ts$'],
       ),
-      testTimeout: 30000,
     },
     {
       displayName: 'web',
@@ -26,8 +25,9 @@ module.exports = {
       setupFiles: ['<rootDir>/web/test-support/setup.js'],
       testMatch: ['<rootDir>/web/src/**/*.test.tsx'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-      testTimeout: 30000,
     },
   ],
+  // a global option: inside a project it is ignored (and the limit falls back to 5 s)
+  testTimeout: 30000,
   maxWorkers: 2,
 };
