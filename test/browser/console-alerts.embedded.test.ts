@@ -6,6 +6,7 @@ import { fakeSecret } from '../helpers/fake-secrets';
 import { launchBrowser, newUserContext, screenshot, seriousA11yViolations } from './support/browser';
 import { startConsoleGateway, type ConsoleGateway } from './support/gateway';
 import { LoginPage, Shell } from './pages/console';
+import { UsageExplorer } from './pages/usage';
 
 jest.setTimeout(180_000);
 
@@ -109,6 +110,61 @@ describe('console team usage and webhooks (embedded, Chromium)', () => {
     await usage.getByLabel("Group Research's usage by").selectOption('model');
     await usage.getByRole('table', { name: 'Usage of Research by model' }).getByRole('cell', { name: 'gpt-4o-mini', exact: true }).waitFor();
     await expectAccessible(page, 'teams-usage');
+
+    // the usage explorer groups by team too (attributed at call time)
+    await new Shell(page).go('Usage');
+    const explorer = new UsageExplorer(page);
+    await explorer.filter({ groupBy: 'Team' });
+    await explorer.table().getByRole('cell', { name: 'Research', exact: true }).waitFor();
+    expect((await explorer.rows()).find((r) => r[0] === 'Research')?.[1]).toBe('2');
+  });
+
+  it('as admin, sets the organisation budget and a team budget split per member', async () => {
+    const page = await signedInPage(ADMIN, ADMIN_PASSWORD);
+    await new Shell(page).go('Teams');
+    const org = page.getByRole('form', { name: 'Organisation budget' });
+    await org.getByLabel('Organisation budget (USD per period)').fill('5000');
+    await org.getByLabel('Organisation budget period').selectOption('monthly');
+    await org.getByRole('button', { name: 'Save organisation budget' }).click();
+    await org.getByRole('progressbar', { name: /^The organisation this period: \$[\d.]+ of \$5000\.00 spent$/ }).waitFor();
+    expect((await gw.api<{ budget: number; period: string }>('GET', '/org/budget', admin)).body).toMatchObject({ budget: 5000, period: 'monthly' });
+
+    await page.getByRole('button', { name: 'Budget of Research' }).click();
+    const form = page.getByRole('form', { name: 'Budget of Research' });
+    await form.getByLabel('Team budget (USD per period)').fill('100');
+    await form.getByLabel(`Share of ${DEV}`).fill('40');
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    await form.getByRole('progressbar', { name: new RegExp(`^${DEV.replace(/[.]/g, '\\.')}: \\$[\\d.]+ of \\$40\\.00 spent$`) }).waitFor();
+    const budget = (await gw.api<{ budget: number; members: { email: string; budget: number | null }[] }>('GET', `/teams/${teamId}/budget`, admin)).body;
+    expect(budget.budget).toBe(100);
+    expect(budget.members.find((m) => m.email === DEV)?.budget).toBe(40);
+    await expectAccessible(page, 'teams-budget-admin');
+  });
+
+  it("as a team admin, splits the team's budget but reads the refusal when raising it", async () => {
+    const page = await signedInPage(DEV, DEV_PASSWORD);
+    await new Shell(page).go('Teams');
+    expect(await page.getByRole('form', { name: 'Organisation budget' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Budget of Research' }).click();
+    const form = page.getByRole('form', { name: 'Budget of Research' });
+    expect(await form.getByLabel('Budget period').isDisabled()).toBe(true);
+    await form.getByLabel('Team budget (USD per period)').fill('500');
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    await form.getByRole('alert').waitFor();
+    expect((await gw.api<{ budget: number }>('GET', `/teams/${teamId}/budget`, admin)).body.budget).toBe(100);
+    await form.getByLabel('Team budget (USD per period)').fill('100');
+    await form.getByLabel(`Share of ${DEV}`).fill('250');
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    await form.getByRole('alert').getByText(/422 budget_exceeds_team/).waitFor();
+    await form.getByLabel(`Share of ${DEV}`).fill('25');
+    await form.getByRole('button', { name: 'Save budget' }).click();
+    for (let i = 0; ; i++) {
+      const b = (await gw.api<{ members: { email: string; budget: number | null }[] }>('GET', `/teams/${teamId}/budget`, admin)).body;
+      if (b.members.find((m) => m.email === DEV)?.budget === 25) break;
+      if (i > 50) throw new Error('the share was not saved');
+      await page.waitForTimeout(100);
+    }
+    await expectAccessible(page, 'teams-budget-team-admin');
   });
 
   it('as admin, adds a webhook, sees its secret once, sends a signed test and reads the delivery log', async () => {

@@ -203,7 +203,7 @@ describe('console keys and teams (embedded, Chromium)', () => {
     const create = page.getByRole('form', { name: 'Create a team' });
     await create.getByLabel('Team name').fill('Platform');
     await create.getByLabel('Slug').fill('platform');
-    await create.getByLabel('Monthly budget (USD)').fill('250.5');
+    await create.getByLabel('Budget (USD per period)').fill('250.5');
     await create.getByLabel('Requests per minute (each key)').fill('300');
     await create.getByRole('button', { name: 'Create team' }).click();
     const table = page.getByRole('table', { name: 'Teams' });

@@ -10,8 +10,9 @@ export interface Team {
   id: string;
   name: string;
   slug: string;
-  /** USD per calendar month; null = none */
+  /** USD per budget period; null = none */
   monthlyBudget: number | null;
+  budgetPeriod?: string;
   rpm: number | null;
   tpm: number | null;
   services: string[] | null;
@@ -89,3 +90,46 @@ export const useTeamUsage = (teamId: string, from: string, to: string, groupBy: 
         api.GET('/teams/{id}/usage', { params: { path: { id: teamId }, query: { from, to, groupBy } as never } }),
       ),
   });
+
+export const BUDGET_PERIODS = ['monthly', 'weekly', 'daily', 'rolling_24h', 'rolling_7d', 'rolling_30d'] as const;
+export type BudgetPeriod = (typeof BUDGET_PERIODS)[number];
+
+/** Where a budget stands this period (USD, every node together). */
+export interface BudgetStanding {
+  budget: number | null;
+  period: BudgetPeriod;
+  periodLabel: string;
+  periodStart: string;
+  periodEnd: string;
+  timeZone: string;
+  spent: number;
+  remaining: number | null;
+}
+
+export interface TeamBudget extends BudgetStanding {
+  teamId: string;
+  members: { userId: string; email: string; role: string; budget: number | null; spent: number }[];
+  keys: { keyId: string; name: string; userId: string; budget: number | null; spent: number }[];
+}
+
+export type TeamBudgetBody = paths['/teams/{id}/budget']['put']['requestBody']['content']['application/json'];
+export type OrgBudgetBody = paths['/org/budget']['put']['requestBody']['content']['application/json'];
+
+/** A team's budget and its shares (admins, or a team admin of that team; others get the API's 403 in words). */
+export const useTeamBudget = (teamId: string) =>
+  useQuery({ queryKey: [...KEY, teamId, 'budget'], retry: false, queryFn: () => unwrap<TeamBudget>(api.GET('/teams/{id}/budget', { params: { path: { id: teamId } } })) });
+export const useSetTeamBudget = () =>
+  useTeamMutation(({ teamId, body }: { teamId: string; body: TeamBudgetBody }) =>
+    unwrap<TeamBudget>(api.PUT('/teams/{id}/budget', { params: { path: { id: teamId } }, body })),
+  );
+
+/** The organisation's budget (admins). */
+export const useOrgBudget = (enabled: boolean) =>
+  useQuery({ queryKey: ['org', 'budget'], enabled, retry: false, queryFn: () => unwrap<BudgetStanding>(api.GET('/org/budget')) });
+export function useSetOrgBudget() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (body: OrgBudgetBody) => unwrap<BudgetStanding>(api.PUT('/org/budget', { body })),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['org', 'budget'] }),
+  });
+}

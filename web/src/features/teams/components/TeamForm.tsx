@@ -45,7 +45,7 @@ export function TeamForm({ team, onDone }: { team?: Team; onDone: () => void }) 
       <div className="form-grid">
         <TextField label="Team name" required maxLength={100} value={f.name} onChange={set('name')} />
         {!team && <TextField label="Slug" required pattern="[a-z0-9][a-z0-9\-]{0,62}" value={f.slug} onChange={set('slug')} hint="Lowercase letters, digits and -." />}
-        <TextField label="Monthly budget (USD)" type="number" min={0} step="0.000001" value={f.budget} onChange={set('budget')} hint="Empty = none." />
+        <TextField label="Budget (USD per period)" type="number" min={0} step="0.000001" value={f.budget} onChange={set('budget')} hint="Empty = none. Period and shares: the team’s Budget view." />
         <TextField label="Requests per minute (each key)" type="number" min={1} value={f.rpm} onChange={set('rpm')} hint="Ceiling on each of the team’s keys; empty = none." />
         <TextField label="Tokens per minute (each key)" type="number" min={1} value={f.tpm} onChange={set('tpm')} hint="Empty = none." />
         <TextField label="Services allowed" value={f.services} onChange={set('services')} hint="Slugs, comma-separated; empty = any." />

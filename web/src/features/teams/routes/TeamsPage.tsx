@@ -8,6 +8,8 @@ import { useDeleteTeam, useTeams } from '../api/teams';
 import { TeamForm } from '../components/TeamForm';
 import { TeamMembers } from '../components/TeamMembers';
 import { TeamUsage } from '../components/TeamUsage';
+import { TeamBudget } from '../components/TeamBudget';
+import { OrgBudget } from '../components/OrgBudget';
 
 /**
  * Teams: admins see every team, create, edit and delete them and manage members; anyone else sees the teams they
@@ -22,6 +24,7 @@ export default function TeamsPage() {
   const [editing, setEditing] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const [usageOf, setUsageOf] = useState<string | null>(null);
+  const [budgetOf, setBudgetOf] = useState<string | null>(null);
   return (
     <Page
       title={isAdmin ? 'Teams' : 'My teams'}
@@ -33,6 +36,7 @@ export default function TeamsPage() {
         )
       }
     >
+      {isAdmin && <OrgBudget />}
       {creating && <TeamForm onDone={() => setCreating(false)} />}
       {teams.isPending && <Loading />}
       <ErrorMessage error={teams.error} />
@@ -43,7 +47,7 @@ export default function TeamsPage() {
             <tr>
               <th scope="col">Team</th>
               <th scope="col">Slug</th>
-              <th scope="col">Monthly budget</th>
+              <th scope="col">Budget</th>
               <th scope="col">Ceilings per key</th>
               <th scope="col">Services</th>
               <th scope="col">Models</th>
@@ -56,7 +60,7 @@ export default function TeamsPage() {
                 <tr>
                   <td>{t.name}</td>
                   <td className="mono">{t.slug}</td>
-                  <td>{t.monthlyBudget === null ? 'none' : <Money micro={dollarsToMicro(t.monthlyBudget)} />}</td>
+                  <td>{t.monthlyBudget === null ? 'none' : <><Money micro={dollarsToMicro(t.monthlyBudget)} /> {t.budgetPeriod ?? 'monthly'}</>}</td>
                   <td>
                     {t.rpm === null ? 'no rpm ceiling' : `${formatNumber(t.rpm)} rpm`}, {t.tpm === null ? 'no tpm ceiling' : `${formatNumber(t.tpm)} tpm`}
                   </td>
@@ -69,6 +73,9 @@ export default function TeamsPage() {
                       </button>
                       <button type="button" className="secondary" aria-expanded={usageOf === t.id} aria-label={`Usage of ${t.name}`} onClick={() => setUsageOf(usageOf === t.id ? null : t.id)}>
                         Usage
+                      </button>
+                      <button type="button" className="secondary" aria-expanded={budgetOf === t.id} aria-label={`Budget of ${t.name}`} onClick={() => setBudgetOf(budgetOf === t.id ? null : t.id)}>
+                        Budget
                       </button>
                       {isAdmin && (
                         <>
@@ -87,6 +94,13 @@ export default function TeamsPage() {
                   <tr>
                     <td colSpan={7}>
                       <TeamForm team={t} onDone={() => setEditing(null)} />
+                    </td>
+                  </tr>
+                )}
+                {budgetOf === t.id && (
+                  <tr>
+                    <td colSpan={7}>
+                      <TeamBudget team={t} isAdmin={isAdmin} />
                     </td>
                   </tr>
                 )}

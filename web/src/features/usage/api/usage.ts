@@ -5,7 +5,7 @@ import type { TimeseriesResponse } from '../../../lib/usage-series';
 
 export type UsageTableResponse = paths['/analytics/usage']['get']['responses'][200]['content']['application/json'];
 export type UsageRow = UsageTableResponse['rows'][number];
-export type GroupBy = 'user' | 'key' | 'service' | 'model' | 'status' | 'providerKey';
+export type GroupBy = 'user' | 'key' | 'service' | 'model' | 'status' | 'providerKey' | 'team';
 export type StatusClass = '2xx' | '3xx' | '4xx' | '429' | '5xx';
 
 /** What the explorer shows, as the API takes it: the chart, the table and the CSV all read these same filters. */

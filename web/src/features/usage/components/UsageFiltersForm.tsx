@@ -8,6 +8,7 @@ const GROUPS = [
   { value: 'model', label: 'Model' },
   { value: 'status', label: 'Status' },
   { value: 'providerKey', label: 'Provider key' },
+  { value: 'team', label: 'Team' },
 ];
 const STATUSES = ['', '2xx', '3xx', '4xx', '429', '5xx'];
 

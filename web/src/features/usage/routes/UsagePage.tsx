@@ -18,6 +18,7 @@ const GROUP_LABELS: Record<UsageFilters['groupBy'], string> = {
   model: 'Model',
   status: 'Status',
   providerKey: 'Provider key',
+  team: 'Team',
 };
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
