@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createMetrics } from '../../src/metrics/metrics';
+import { ClusterMetrics } from '../../src/cluster/metrics';
 
 /**
  * The alert rules and the Grafana dashboard are written against the metric contract in
@@ -31,6 +32,9 @@ interface Exported {
 async function exportedMetrics(): Promise<Map<string, Exported>> {
   // with the process metrics: the event-loop delay histogram is one of them
   const { registry } = createMetrics();
+  // WORKERS > 1: the cluster primary's own metrics are served with the workers' (src/cluster/metrics.ts)
+  const primary = new ClusterMetrics().registry;
+  for (const metric of primary.getMetricsAsArray()) if (!registry.getSingleMetric((metric as unknown as { name: string }).name)) registry.registerMetric(metric as unknown as Parameters<typeof registry.registerMetric>[0]);
   const out = new Map<string, Exported>();
   for (const { name, type } of await registry.getMetricsAsJSON()) {
     // labelNames is prom-client's own field (not in its typings); an absent field must fail, not pass.
