@@ -66,6 +66,8 @@ const OWNER_CHECKED_ROUTES = [
   // a team's budget: an org admin, or a team admin of THAT team (teams/budget.ts)
   'get /teams/{id}/budget',
   'put /teams/{id}/budget',
+  // admins and analysts read any team's usage, a team admin their own team's (teams/usage.ts)
+  'get /teams/{id}/usage',
 ];
 /** Routes every authenticated user may call, scoped in the handler to what is theirs (their own teams). */
 const CALLER_SCOPED_ROUTES = ['get /teams', 'get /webhooks', 'post /webhooks'];
