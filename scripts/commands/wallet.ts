@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import type { Knex } from 'knex';
 import type { WithDeps } from '../cli';
 import { importEntries } from '../../src/wallet/import';
 import { importBodySchema } from '../../src/wallet/schemas';
@@ -23,6 +24,22 @@ export function readImportFile(text: string): unknown {
   return text;
 }
 
+async function teamIdOf(deps: { db: Knex }, slug: string): Promise<string> {
+  const team = await deps.db('teams').where({ slug: slug.toLowerCase() }).first('id');
+  if (!team) throw new Error(`no team ${slug}`);
+  return team.id as string;
+}
+
+/** `--team`: dotenv text becomes {dotenv, teamId}; JSON entries without a teamId of their own get it. */
+export function withTeam(body: unknown, teamId: string | undefined): unknown {
+  if (!teamId) return body;
+  if (typeof body === 'string') return { dotenv: body, teamId };
+  if (Array.isArray(body)) {
+    return body.map((e) => (e && typeof e === 'object' && !('teamId' in e) ? { ...(e as object), teamId } : e));
+  }
+  return body;
+}
+
 export function formatTable(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
@@ -35,9 +52,11 @@ export function registerWalletCommands(program: Command, withDeps: WithDeps): vo
   wallet
     .command('import <file>')
     .description('import provider keys from a JSON array of entries or a dotenv file (NAME=value per line)')
-    .action((file: string) =>
+    .option('--team <slug>', "into this team's own pool (JSON entries that name a teamId keep theirs)")
+    .action((file: string, opts: { team?: string }) =>
       withDeps(async (deps) => {
-        const body = parseInput(importBodySchema, readImportFile(fs.readFileSync(file, 'utf8')), 'body');
+        const teamId = opts.team ? await teamIdOf(deps, opts.team) : undefined;
+        const body = parseInput(importBodySchema, withTeam(readImportFile(fs.readFileSync(file, 'utf8')), teamId), 'body');
         const summary = await importEntries(deps, body, CLI_ACTOR);
         const rows = [['#', 'RESULT', 'SERVICE', 'LABEL', 'ID / ERROR']];
         for (const r of summary.results) {
@@ -55,15 +74,32 @@ export function registerWalletCommands(program: Command, withDeps: WithDeps): vo
     .description('list provider keys (masked)')
     .option('--service <slug>')
     .option('--status <status>', 'active | disabled | invalid')
-    .action((opts: { service?: string; status?: 'active' | 'disabled' | 'invalid' }) =>
+    .option('--team <slug>', "only this team's own pool")
+    .action((opts: { service?: string; status?: 'active' | 'disabled' | 'invalid'; team?: string }) =>
       withDeps(async (deps) => {
-        const entries = (await deps.wallet.list({ service: opts.service, status: opts.status })).map((e) => presentEntry(e));
-        const rows = [['ID', 'SERVICE', 'LABEL', 'TIER', 'PRIO', 'WEIGHT', 'ENV', 'STATUS', 'KEY', 'V']];
+        const teamId = opts.team ? await teamIdOf(deps, opts.team) : undefined;
+        const entries = (await deps.wallet.listFiltered({ service: opts.service, status: opts.status, teamId })).map((e) => presentEntry(e));
+        const slugs = new Map<string, string>(
+          (await deps.db('teams').select('id', 'slug')).map((t: { id: string; slug: string }) => [t.id, t.slug]),
+        );
+        const rows = [['ID', 'SERVICE', 'LABEL', 'TIER', 'PRIO', 'WEIGHT', 'ENV', 'STATUS', 'KEY', 'V', 'TEAM']];
         for (const e of entries) {
           const status = e.statusReason ? `${e.status} (${e.statusReason})` : e.status;
-          rows.push([e.id, e.service, e.label, e.tier, String(e.priority), String(e.weight), e.environment, status, e.secretHint, String(e.keyVersion)]);
+          const team = e.teamId ? slugs.get(e.teamId) ?? e.teamId : '(shared)';
+          rows.push([e.id, e.service, e.label, e.tier, String(e.priority), String(e.weight), e.environment, status, e.secretHint, String(e.keyVersion), team]);
         }
         process.stdout.write(formatTable(rows));
+      }),
+    );
+
+  wallet
+    .command('team <entryId> <team>')
+    .description("move a provider key into a team's own pool (the team's slug), or back to the shared pool ('shared')")
+    .action((entryId: string, team: string) =>
+      withDeps(async (deps) => {
+        const teamId = team === 'shared' ? null : await teamIdOf(deps, team);
+        const entry = presentEntry(await deps.wallet.update(entryId, { teamId }, CLI_ACTOR));
+        process.stdout.write(`${entry.id} ${entry.label}: ${teamId ? `team ${team.toLowerCase()}'s own pool` : 'shared pool'}\n`);
       }),
     );
 

@@ -75,7 +75,7 @@ export async function routeTargets<T>(
     const perTarget: GatewayCall = { ...call, attempts: 0, walletEntryId: null };
     try {
       const result = await deps.router.route(
-        { service: target.service, environment: call.principal.environment, model: target.model, quotaCost, pinnedEntryId: opts.pinnedEntryId, invalidations },
+        { service: target.service, environment: call.principal.environment, team: call.principal.team, model: target.model, quotaCost, pinnedEntryId: opts.pinnedEntryId, invalidations },
         attempt,
         perTarget,
       );

@@ -151,7 +151,7 @@ export async function operateOnResponse(ctx: AppContext, deps: Deps, agents: Ups
     const path = `/v1/responses/${encodeURIComponent(id)}${op === 'input_items' ? '/input_items' : ''}${op === 'input_items' ? ctx.search : ''}`;
     const method = op === 'delete' ? 'DELETE' : 'GET';
     const served = await deps.router.route(
-      { service: found.service, environment: principal.environment, model: found.model, quotaCost: { requests: 1, tokens: 0, creditsMicros: 0 }, pinnedEntryId: found.walletEntryId, maxAttempts: 1 },
+      { service: found.service, environment: principal.environment, team: principal.team, model: found.model, quotaCost: { requests: 1, tokens: 0, creditsMicros: 0 }, pinnedEntryId: found.walletEntryId, maxAttempts: 1 },
       async (a): Promise<AttemptOutcome<{ status: number; body: Buffer; needles: SecretNeedles }>> => {
         const sent = await forward(agents, { service: a.service, secret: a.secret, url: upstreamUrl(a.service.baseUrl, upstreamPathFor(a.service, a.entry, path, found.model)), method, headers: { accept: 'application/json' }, body: null, signal: a.signal }, deps.clock.now());
         if (sent.kind !== 'ok') return sent;

@@ -77,6 +77,7 @@ export async function proxyCall(ctx: AppContext, deps: Deps, agents: UpstreamAge
         {
           service: service.slug,
           environment: principal.environment,
+          team: principal.team,
           quotaCost: { requests: 1, tokens: 0, creditsMicros: service.costPerCallMicros },
           // a body too large to keep can be sent once only
           maxAttempts: body.replayable ? undefined : 1,

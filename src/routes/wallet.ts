@@ -19,7 +19,7 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'post',
         path: '/wallet/keys',
-        summary: 'Add a provider key (service detected from the key format when omitted)',
+        summary: "Add a provider key (service detected from the key format when omitted; teamId: into that team's own pool)",
         auth: 'jwt',
         permission: 'wallet:write',
         body: createEntrySchema,
@@ -28,8 +28,8 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
       async (ctx, { body }) => presentEntry(await wallet.create(body, auditActor(ctx))),
     )
     .route(
-      { method: 'get', path: '/wallet/keys', summary: 'List provider keys (masked); ?status=invalid shows statusReason and invalidAt', auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
-      async (_ctx, { query }) => ({ data: (await wallet.list(query)).map((e) => presentEntry(e)) }),
+      { method: 'get', path: '/wallet/keys', summary: "List provider keys (masked); ?status=invalid shows statusReason and invalidAt; ?teamId= one team's pool, ?pool=shared|team", auth: 'jwt', permission: 'wallet:read', query: listQuerySchema },
+      async (_ctx, { query }) => ({ data: (await wallet.listFiltered(query)).map((e) => presentEntry(e)) }),
     )
     .route(
       {
@@ -90,7 +90,7 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'patch',
         path: '/wallet/keys/:id',
-        summary: 'Change label, tier, priority, weight, environment, status, quota or metadata',
+        summary: "Change label, tier, priority, weight, environment, status, quota, metadata or teamId (the team's own pool; null: shared)",
         auth: 'jwt',
         permission: 'wallet:write',
         params: idParams,
@@ -121,7 +121,7 @@ export function walletRoutes(deps: Deps, api: (tag: string) => Api) {
       {
         method: 'post',
         path: '/wallet/import',
-        summary: 'Import provider keys: a JSON array of create bodies, {"dotenv": "..."} or text/plain dotenv; one result per entry',
+        summary: 'Import provider keys: a JSON array of create bodies (each may carry teamId), {"dotenv": "...", "teamId"?: "..."} or text/plain dotenv; one result per entry',
         auth: 'jwt',
         permission: 'wallet:write',
         body: importBodySchema,

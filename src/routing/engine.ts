@@ -18,6 +18,8 @@ export interface RoutableEntry {
   environment: Environment;
   status: 'active' | 'disabled' | 'invalid';
   quota: Quota | null;
+  /** the team whose own pool the entry is in; null or absent: the organisation's shared pool */
+  teamId?: string | null;
 }
 
 /** What routing knows about the entries right now (cooldowns shared across nodes, quota counters, load). */
@@ -33,6 +35,14 @@ export interface RoutingState {
 }
 
 export type SkipReason = 'disabled' | 'invalid' | 'cooling_down' | 'quota_exhausted';
+/** Why an entry is not for this caller at all: another team's pool, or the shared pool for a team that keeps to its own. */
+export type PoolExclusion = 'other_team_pool' | 'team_own_pool_only';
+
+/** The caller's team (the gateway key's): its own entries first, then the shared pool unless `ownPoolOnly`. */
+export interface PoolRequest {
+  id: string;
+  ownPoolOnly?: boolean;
+}
 
 export interface OrderRequest {
   service: string;
@@ -44,6 +54,8 @@ export interface OrderRequest {
   strategy?: 'auto' | 'weighted' | 'least_used';
   /** a number in [0, 1); Math.random unless a test injects its own */
   random?: () => number;
+  /** the key's team; none: the shared pool only (a team's entries never serve a key outside it) */
+  team?: PoolRequest | null;
 }
 
 export interface OrderedCandidate<E extends RoutableEntry = RoutableEntry> {
@@ -58,6 +70,11 @@ export interface OrderResult<E extends RoutableEntry = RoutableEntry> {
   /** the same entries as `ordered`, with the reason for each place (worked out when read: only the dry run does) */
   readonly explained: OrderedCandidate<E>[];
   skipped: { id: string; reason: SkipReason; until?: number }[];
+  /**
+   * Entries of the service and environment that are not this caller's to use (another team's pool; the shared pool
+   * for an own-pool-only team). Not candidates: not counted in the decision, shown by the dry run only.
+   */
+  excluded: { id: string; reason: PoolExclusion }[];
 }
 
 const TIER_RANK: Record<RoutableEntry['tier'], number> = { free: 0, paid: 1 };
@@ -105,8 +122,17 @@ function orderGroup<E extends RoutableEntry>(group: E[], state: RoutingState, re
   return { entries: leastUsedFirst(group, state, random), how: 'least used' };
 }
 
-function describe(entry: RoutableEntry, group: RoutableEntry[], how: string, steered: boolean): string {
+/** 0: the caller's team's own pool, 1: the shared pool (a fallback for a team key, the only pool otherwise). */
+const poolRank = (entry: RoutableEntry) => (entry.teamId ? 0 : 1);
+
+function poolExclusion(entry: RoutableEntry, team: PoolRequest | null | undefined): PoolExclusion | null {
+  if (entry.teamId) return entry.teamId === team?.id ? null : 'other_team_pool';
+  return team?.ownPoolOnly ? 'team_own_pool_only' : null;
+}
+
+function describe(entry: RoutableEntry, group: RoutableEntry[], how: string, steered: boolean, team: PoolRequest | null | undefined): string {
   const parts = [`${entry.tier} tier`, `priority ${entry.priority}`];
+  if (team) parts.unshift(entry.teamId ? "the team's own pool" : 'shared pool (fallback after the team\'s own)');
   if (group.length > 1) {
     const total = group.reduce((sum, e) => sum + Math.max(0, e.weight), 0);
     parts.push(`weight ${entry.weight} of ${total}`, how);
@@ -120,6 +146,8 @@ function describe(entry: RoutableEntry, group: RoutableEntry[], how: string, ste
  * environment (a kw_test_ key reaches only `test` entries); disabled, invalid, cooling-down and out-of-quota
  * entries are skipped with their reason. Order: free tier before paid, then priority (lower first), then
  * weight / least used among equals. Entries whose upstream said they are out of capacity come last.
+ * Team pools: a key's team's own entries come before the shared pool (whatever their tier or priority), which is the
+ * fallback unless the team keeps to its own pool; another team's entries are never candidates (`excluded`).
  */
 export function orderCandidates<E extends RoutableEntry>(
   entries: readonly E[],
@@ -129,9 +157,15 @@ export function orderCandidates<E extends RoutableEntry>(
 ): OrderResult<E> {
   const random = req.random ?? Math.random;
   const skipped: OrderResult<E>['skipped'] = [];
+  const excluded: OrderResult<E>['excluded'] = [];
   const usable: E[] = [];
   for (const entry of entries) {
     if (entry.service !== req.service || entry.environment !== req.environment) continue;
+    const exclusion = poolExclusion(entry, req.team);
+    if (exclusion) {
+      excluded.push({ id: entry.id, reason: exclusion });
+      continue;
+    }
     const reason = skipReason(entry, state, nowMs);
     if (!reason) usable.push(entry);
     else skipped.push(reason === 'cooling_down' ? { id: entry.id, reason, until: state.cooldownUntil.get(entry.id) } : { id: entry.id, reason });
@@ -140,13 +174,13 @@ export function orderCandidates<E extends RoutableEntry>(
   const isSteered = (e: E) => (state.steerAway.get(e.id) ?? 0) > nowMs;
   const groups = new Map<string, E[]>();
   for (const entry of usable) {
-    const key = `${isSteered(entry) ? 1 : 0}|${TIER_RANK[entry.tier]}|${entry.priority}`;
+    const key = `${isSteered(entry) ? 1 : 0}|${poolRank(entry)}|${TIER_RANK[entry.tier]}|${entry.priority}`;
     groups.set(key, [...(groups.get(key) ?? []), entry]);
   }
   const groupOrder = [...groups.keys()].sort((a, b) => {
-    const [sa, ta, pa] = a.split('|').map(Number);
-    const [sb, tb, pb] = b.split('|').map(Number);
-    return sa - sb || ta - tb || pa - pb;
+    const [sa, oa, ta, pa] = a.split('|').map(Number);
+    const [sb, ob, tb, pb] = b.split('|').map(Number);
+    return sa - sb || oa - ob || ta - tb || pa - pb;
   });
 
   const ordered: E[] = [];
@@ -162,10 +196,11 @@ export function orderCandidates<E extends RoutableEntry>(
   return {
     ordered,
     skipped,
+    excluded,
     get explained() {
       return ordered.map((entry, i) => {
         const steered = isSteered(entry);
-        return { entry, steered, why: describe(entry, places[i].group, places[i].how, steered) };
+        return { entry, steered, why: describe(entry, places[i].group, places[i].how, steered, req.team) };
       });
     },
   };

@@ -1,6 +1,6 @@
 import type { Service } from '../services/service';
 import type { WalletEntry } from '../wallet/repository';
-import type { Environment, RoutableEntry, SkipReason } from './engine';
+import type { Environment, PoolExclusion, PoolRequest, RoutableEntry, SkipReason } from './engine';
 
 /** The contract between the router and the surfaces that call it (/proxy, /v1). */
 
@@ -15,6 +15,11 @@ export interface RouteRequest {
   model?: string | null;
   /** what one call consumes up front from an entry's quota, in each unit a quota may count */
   quotaCost: { requests: number; tokens: number; creditsMicros: number };
+  /**
+   * The gateway key's team: its own pool first, then the shared pool (unless it keeps to its own). None: the shared
+   * pool only; a team's entries never serve a key outside the team.
+   */
+  team?: PoolRequest | null;
   /** upstream attempts at most (default 3) */
   maxAttempts?: number;
   /** only this wallet entry may serve (it holds the state the call refers to); no fallback to others */
@@ -97,6 +102,10 @@ export interface Explanation {
   model: string | null;
   candidates: ExplainedCandidate[];
   skipped: { id: string; label: string; reason: SkipReason; until?: string }[];
+  /** the team the dry run routed for (null: a key in no team) */
+  team: { id: string; ownPoolOnly: boolean } | null;
+  /** entries of the service that are not this caller's pool (another team's; the shared pool for an own-pool-only team) */
+  excluded: { id: string; label: string; reason: PoolExclusion }[];
   /** the same short decision the x-keywallet-route header would carry */
   decision: string;
 }

@@ -162,7 +162,7 @@ export class Router {
   }
 
   /** The same decision as `route`, as a dry run: nothing consumed, nothing called. */
-  async explain(req: Pick<RouteRequest, 'service' | 'environment' | 'model'> & { quotaCost?: RouteRequest['quotaCost'] }): Promise<Explanation> {
+  async explain(req: Pick<RouteRequest, 'service' | 'environment' | 'model' | 'team'> & { quotaCost?: RouteRequest['quotaCost'] }): Promise<Explanation> {
     this.serviceFor(req.service, { allowDisabled: true });
     const now = this.deps.clock.now();
     const quotaCost = req.quotaCost ?? { requests: 1, tokens: 0, creditsMicros: 0 };
@@ -187,6 +187,8 @@ export class Router {
         reason: s.reason,
         ...(s.until ? { until: new Date(s.until).toISOString() } : {}),
       })),
+      team: req.team ? { id: req.team.id, ownPoolOnly: req.team.ownPoolOnly === true } : null,
+      excluded: plan.excluded.map((x) => ({ id: x.id, label: byId.get(x.id)!.entry.label, reason: x.reason })),
       decision: decisionText([], plan.ordered.length, plan.skipped.length),
     };
   }
@@ -251,7 +253,7 @@ export class Router {
       entries,
       { ...snapshot, quotaExhausted, leastUsed: this.book.load },
       now,
-      { service: req.service, environment: req.environment, random: this.deps.random },
+      { service: req.service, environment: req.environment, random: this.deps.random, team: req.team },
     );
     entries.forEach((e, i) => {
       this.book.setUp(e, e.status === 'active' && !snapshot.cooldownUntil.has(e.id) ? 1 : 0);

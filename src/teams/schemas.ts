@@ -32,6 +32,9 @@ const teamFields = {
     .transform(unique)
     .nullable()
     .describe("models the team's keys may use ('gpt-4o', 'openai/gpt-4o', 'gpt-4o*'); null = no ceiling"),
+  ownPoolOnly: z
+    .boolean()
+    .describe("true: the team's keys route to the team's own wallet entries only, never to the shared pool"),
 };
 
 export const createTeamSchema = z.strictObject({
@@ -42,6 +45,7 @@ export const createTeamSchema = z.strictObject({
   tpm: teamFields.tpm.optional(),
   services: teamFields.services.optional(),
   models: teamFields.models.optional(),
+  ownPoolOnly: teamFields.ownPoolOnly.optional(),
 });
 export type CreateTeamInput = z.output<typeof createTeamSchema>;
 
@@ -53,6 +57,7 @@ export const updateTeamSchema = z
     tpm: teamFields.tpm.optional(),
     services: teamFields.services.optional(),
     models: teamFields.models.optional(),
+    ownPoolOnly: teamFields.ownPoolOnly.optional(),
   })
   .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change');
 export type UpdateTeamInput = z.output<typeof updateTeamSchema>;

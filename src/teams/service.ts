@@ -25,6 +25,7 @@ interface TeamRow {
   tpm: number | null;
   services: unknown;
   models: unknown;
+  own_pool_only?: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -41,6 +42,7 @@ export function presentTeam(t: TeamRow) {
     tpm: t.tpm,
     services: jsonValue<string[]>(t.services),
     models: jsonValue<string[]>(t.models),
+    ownPoolOnly: t.own_pool_only === true,
     createdAt: t.created_at,
     updatedAt: t.updated_at,
   };
@@ -59,6 +61,7 @@ function columnsOf(input: Partial<CreateTeamInput>): Record<string, unknown> {
   if (input.tpm !== undefined) cols.tpm = input.tpm;
   if (input.services !== undefined) cols.services = jsonb(input.services);
   if (input.models !== undefined) cols.models = jsonb(input.models);
+  if (input.ownPoolOnly !== undefined) cols.own_pool_only = input.ownPoolOnly;
   return cols;
 }
 
@@ -139,6 +142,11 @@ export async function deleteTeam(deps: TeamDeps, id: string, actor: AuditActor):
     const [{ count }] = await trx('gateway_keys').where({ team_id: id, status: 'active' }).count({ count: '*' });
     if (Number(count) > 0) {
       throw conflict(`The team still has ${count} active API key(s); revoke them (or move them) first`);
+    }
+    // its wallet entries would otherwise have to become everyone's (or vanish): the admin decides which
+    const [{ entries }] = await trx('wallet_entries').where({ team_id: id }).count({ entries: '*' });
+    if (Number(entries) > 0) {
+      throw conflict(`The team's own pool still has ${entries} wallet entr${Number(entries) === 1 ? 'y' : 'ies'}; move them to the shared pool or delete them first`);
     }
     await trx('teams').where({ id }).delete();
     await recordAudit(trx, actor, { action: 'team.delete', targetType: 'team', targetId: id, before: presentTeam(before) });

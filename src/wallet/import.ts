@@ -31,10 +31,10 @@ interface Candidate {
   problem?: string;
 }
 
-function fromDotenv(text: string, services: ServiceRegistry): Candidate[] {
+function fromDotenv(text: string, services: ServiceRegistry, teamId?: string): Candidate[] {
   return parseDotenv(text).map((item): Candidate => {
     if (item.problem || item.value === undefined) return { body: null, label: item.name, line: item.line, problem: item.problem ?? `line ${item.line} has no value` };
-    const body: Record<string, unknown> = { secret: item.value, label: item.name };
+    const body: Record<string, unknown> = { secret: item.value, label: item.name, ...(teamId ? { teamId } : {}) };
     // A key format that fits several services is settled by the variable name when it names exactly one of them.
     const detected = services.detect(item.value.trim());
     if (!detected.ok && detected.reason === 'ambiguous') {
@@ -62,7 +62,9 @@ export async function importEntries(
   const { wallet, services, logger } = deps;
   const candidates: Candidate[] = Array.isArray(body)
     ? body.map((item) => ({ body: item }))
-    : fromDotenv(typeof body === 'string' ? body : body.dotenv, services);
+    : typeof body === 'string'
+      ? fromDotenv(body, services)
+      : fromDotenv(body.dotenv, services, body.teamId);
   if (candidates.length > MAX_IMPORT_ENTRIES) {
     throw new AppError('payload_too_large', `At most ${MAX_IMPORT_ENTRIES} entries per import`);
   }

@@ -46,6 +46,8 @@ export function presentEntry(e: WalletEntry, usage?: QuotaUsage) {
     status: e.status,
     /** why and since when an entry is invalid (null otherwise) */
     statusReason: e.statusReason,
+    /** the team whose own pool this is; null: the organisation's shared pool */
+    teamId: e.teamId,
     invalidAt: e.invalidAt,
     secretHint: e.secretHint,
     keyVersion: e.keyVersion,

@@ -21,6 +21,8 @@ export interface WalletEntryRow {
   environment: Environment;
   status: EntryStatus;
   status_reason: string | null;
+  /** the team whose own pool this is; null: the organisation's shared pool */
+  team_id: string | null;
   ciphertext: Uint8Array;
   nonce: Uint8Array;
   key_version: number;
@@ -45,6 +47,8 @@ export interface WalletEntry {
   environment: Environment;
   status: EntryStatus;
   statusReason: string | null;
+  /** the team whose own pool this is; null: the organisation's shared pool */
+  teamId: string | null;
   secretHint: string;
   keyVersion: number;
   quota: Quota | null;
@@ -74,6 +78,7 @@ export function rowToEntry(r: WalletEntryRow): WalletEntry {
     environment: r.environment,
     status: r.status,
     statusReason: r.status_reason,
+    teamId: r.team_id ?? null,
     secretHint: r.secret_hint,
     keyVersion: r.key_version,
     quota: parse<Quota>(r.quota),
@@ -100,6 +105,8 @@ export interface EntryFilter {
   tier?: Tier;
   status?: EntryStatus;
   environment?: Environment;
+  /** one team's pool; null: the shared pool */
+  team_id?: string | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -112,9 +119,13 @@ export async function findEntry(db: Knex, id: string, opts: { forUpdate?: boolea
   return row ? rowToEntry(row) : null;
 }
 
-export async function listEntries(db: Knex, filter: EntryFilter = {}): Promise<WalletEntry[]> {
-  const where = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined));
-  const rows = (await db('wallet_entries').where(where).orderBy([{ column: 'service' }, { column: 'priority' }, { column: 'created_at' }])) as WalletEntryRow[];
+/** `inAnyTeam`: only entries in some team's pool. */
+export async function listEntries(db: Knex, filter: EntryFilter = {}, inAnyTeam = false): Promise<WalletEntry[]> {
+  const where = Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined && v !== null));
+  const q = db('wallet_entries').where(where);
+  if (filter.team_id === null) q.whereNull('team_id');
+  if (inAnyTeam) q.whereNotNull('team_id');
+  const rows = (await q.orderBy([{ column: 'service' }, { column: 'priority' }, { column: 'created_at' }])) as WalletEntryRow[];
   return rows.map(rowToEntry);
 }
 

@@ -35,6 +35,8 @@ const entryFields = {
   environment: z.enum(['live', 'test']),
   quota: quotaSchema.nullable(),
   metadata: metadataSchema,
+  /** a team's own pool (that team's keys try it first; no other key ever uses it); null: the shared pool */
+  teamId: z.uuid().nullable(),
 };
 
 export const createEntrySchema = z
@@ -50,6 +52,7 @@ export const createEntrySchema = z
     environment: entryFields.environment.optional(),
     quota: entryFields.quota.optional(),
     metadata: entryFields.metadata.default({}),
+    teamId: entryFields.teamId.optional(),
   })
   .strict();
 
@@ -66,7 +69,8 @@ export const MAX_IMPORT_ENTRIES = 1000;
 /** A JSON array of create bodies, `{dotenv: "..."}`, or the dotenv text itself (text/plain). */
 export const importBodySchema = z.union([
   z.array(z.unknown()).max(MAX_IMPORT_ENTRIES),
-  z.object({ dotenv: z.string().max(1_000_000) }).strict(),
+  // teamId: every dotenv entry into that team's pool
+  z.object({ dotenv: z.string().max(1_000_000), teamId: z.uuid().optional() }).strict(),
   z.string().max(1_000_000),
 ]);
 
@@ -76,6 +80,8 @@ export const listQuerySchema = z
     tier: z.enum(['free', 'paid']).optional(),
     status: z.enum(['active', 'disabled', 'invalid']).optional(),
     environment: z.enum(['live', 'test']).optional(),
+    teamId: z.uuid().optional().describe("one team's pool"),
+    pool: z.enum(['shared', 'team']).optional().describe('shared: entries in no team; team: entries in any team'),
   })
   .strict();
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Deps } from '../deps';
 import { AuditActor, recordAudit } from '../audit/audit';
-import { AppError, conflict, notFound } from '../http/errors';
+import { AppError, badRequest, conflict, notFound } from '../http/errors';
 import { quotaCounter, quotaPeriod } from '../routing/quota';
 import { assertServiceUsable } from '../services/admin';
 import { isUniqueViolation } from '../store/db';
@@ -26,6 +26,13 @@ import type { CreateEntryInput, ReactivateInput, UpdateEntryInput } from './sche
 import type { WalletEventObserver } from '../alerts/wallet-events';
 
 export const WALLET_CHANNEL = 'wallet:changed';
+
+/** A team pool must name a team that exists (a 400 naming the field, not a foreign-key 500). */
+async function assertTeamExists(trx: Knex, teamId: string | null): Promise<void> {
+  if (teamId && !(await trx('teams').where({ id: teamId }).first('id'))) {
+    throw badRequest('Unknown team', { param: 'teamId', details: [{ path: 'body.teamId', message: 'no such team' }] });
+  }
+}
 const SYSTEM: AuditActor = { type: 'system' };
 const MAX_STALENESS_MS = 30_000;
 
@@ -62,9 +69,11 @@ export class WalletService {
     assertServiceUsable(this.deps.services.get(slug), slug);
     await this.assertNotDuplicate(secret);
     const id = crypto.randomUUID(); // first: the ciphertext is bound to the row id
+    const teamId = input.teamId ?? null;
     const sealed = this.sealer.seal(secret, { id, service: slug });
     const now = this.now();
     const entry = await this.inTransaction(async (trx) => {
+      await assertTeamExists(trx, teamId);
       const created = await insertEntry(trx, {
         id,
         service: slug,
@@ -75,6 +84,7 @@ export class WalletService {
         environment: input.environment ?? defaultEnvironment(secret),
         status: 'active',
         status_reason: null,
+        team_id: teamId,
         ciphertext: sealed.ciphertext,
         nonce: sealed.nonce,
         key_version: sealed.keyVersion,
@@ -95,6 +105,12 @@ export class WalletService {
 
   list(filter: EntryFilter = {}): Promise<WalletEntry[]> {
     return listEntries(this.deps.db, filter);
+  }
+
+  /** The API's filter: the service's own fields, plus one team's pool or either pool as a whole. */
+  listFiltered(filter: Omit<EntryFilter, 'team_id'> & { teamId?: string; pool?: 'shared' | 'team' }): Promise<WalletEntry[]> {
+    const { teamId, pool, ...rest } = filter;
+    return listEntries(this.deps.db, { ...rest, ...(teamId ? { team_id: teamId } : pool === 'shared' ? { team_id: null } : {}) }, pool === 'team');
   }
 
   async get(id: string): Promise<{ entry: WalletEntry; usage?: QuotaUsage }> {
@@ -123,11 +139,15 @@ export class WalletService {
       if (patch[field] !== undefined) (changes as Record<string, unknown>)[field] = patch[field];
     }
     if (patch.quota !== undefined) changes.quota = patch.quota === null ? null : quotaFromApi(patch.quota);
+    if (patch.teamId !== undefined) changes.team_id = patch.teamId;
     if (patch.status !== undefined) {
       // An admin re-activating an invalid entry says the key works again; the old reason no longer applies.
       Object.assign(changes, { status: patch.status, status_reason: null, invalid_at: null });
     }
-    const entry = await this.mutateAlways(id, 'wallet.update', actor, now, (trx) => updateEntry(trx, id, changes));
+    const entry = await this.mutateAlways(id, 'wallet.update', actor, now, async (trx) => {
+      if (patch.teamId) await assertTeamExists(trx, patch.teamId);
+      return updateEntry(trx, id, changes);
+    });
     await this.changed(id);
     return entry;
   }

@@ -38,6 +38,8 @@ export interface EntryBody {
   weight?: number;
   environment?: 'live' | 'test';
   quota?: { limit: number; unit: 'requests' | 'tokens' | 'credits'; period: 'minute' | 'hour' | 'day' | 'month' };
+  /** a team's own pool */
+  teamId?: string | null;
 }
 
 /** A wallet entry with a fresh random secret; returns its id and the secret (for mock fault matching). */

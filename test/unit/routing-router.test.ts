@@ -15,7 +15,7 @@ const logger = pino({ level: 'silent' });
 function entry(id: string, over: Partial<WalletEntry> = {}): WalletEntry {
   return {
     id, service: 'svc', label: id, tier: 'paid', priority: 100, weight: 1, environment: 'live', status: 'active',
-    statusReason: null, secretHint: '…', keyVersion: 1, quota: null, metadata: {}, createdBy: null, lastUsedAt: null,
+    statusReason: null, teamId: null, secretHint: '…', keyVersion: 1, quota: null, metadata: {}, createdBy: null, lastUsedAt: null,
     invalidAt: null, createdAt: new Date(0), updatedAt: new Date(0), ...over,
   };
 }

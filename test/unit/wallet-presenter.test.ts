@@ -11,6 +11,7 @@ const row = (over: Partial<WalletEntryRow> = {}): WalletEntryRow & Record<string
   environment: 'live',
   status: 'active',
   status_reason: null,
+  team_id: null,
   ciphertext: Buffer.from('CIPHERTEXT-BYTES'),
   nonce: Buffer.alloc(24, 1),
   key_version: 3,
@@ -39,7 +40,7 @@ describe('wallet entry mapping and presenter', () => {
   it('presents exactly the listed fields, even when the row grows new columns', () => {
     const presented = presentEntry(rowToEntry(row({ ...({ some_new_secret_column: 'NEW-COLUMN-VALUE' } as object) })));
     expect(Object.keys(presented).sort()).toEqual(
-      ['createdAt', 'environment', 'id', 'invalidAt', 'keyVersion', 'label', 'lastUsedAt', 'metadata', 'priority', 'quota', 'secretHint', 'service', 'status', 'statusReason', 'tier', 'updatedAt', 'weight'].sort(),
+      ['createdAt', 'environment', 'id', 'invalidAt', 'keyVersion', 'label', 'lastUsedAt', 'metadata', 'priority', 'quota', 'secretHint', 'service', 'status', 'statusReason', 'teamId', 'tier', 'updatedAt', 'weight'].sort(),
     );
     expect(JSON.stringify(presented)).not.toMatch(/CIPHERTEXT|NEW-COLUMN|ffffffff/);
     expect(presented.quota).toEqual({ limit: 1.5, unit: 'credits', period: 'day' });

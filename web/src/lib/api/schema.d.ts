@@ -1886,13 +1886,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Which wallet entries a request for this service would try, in order, and why others are passed over */
+        /** Which wallet entries a request for this service would try, in order, and why others are passed over (?teamId=: for that team's keys, with the pools it may not use) */
         get: {
             parameters: {
                 query: {
                     environment?: "live" | "test";
                     model?: string;
                     service: string;
+                    teamId?: string;
                 };
                 header?: never;
                 path?: never;
@@ -2303,6 +2304,8 @@ export interface paths {
                         /** @description USD per budget period (monthly unless PUT /teams/:id/budget sets another period); null = none */
                         monthlyBudget?: number | null;
                         name: string;
+                        /** @description true: the team's keys route to the team's own wallet entries only, never to the shared pool */
+                        ownPoolOnly?: boolean;
                         /** @description requests per minute ceiling on each of the team's keys; null = no ceiling */
                         rpm?: number | null;
                         /** @description services the team's keys may use (on top of each key's own list); null = no ceiling */
@@ -2427,6 +2430,8 @@ export interface paths {
                         /** @description USD per budget period (monthly unless PUT /teams/:id/budget sets another period); null = none */
                         monthlyBudget?: number | null;
                         name?: string;
+                        /** @description true: the team's keys route to the team's own wallet entries only, never to the shared pool */
+                        ownPoolOnly?: boolean;
                         /** @description requests per minute ceiling on each of the team's keys; null = no ceiling */
                         rpm?: number | null;
                         /** @description services the team's keys may use (on top of each key's own list); null = no ceiling */
@@ -4124,7 +4129,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Import provider keys: a JSON array of create bodies, {"dotenv": "..."} or text/plain dotenv; one result per entry */
+        /** Import provider keys: a JSON array of create bodies (each may carry teamId), {"dotenv": "...", "teamId"?: "..."} or text/plain dotenv; one result per entry */
         post: {
             parameters: {
                 query?: never;
@@ -4136,6 +4141,8 @@ export interface paths {
                 content: {
                     "application/json": unknown[] | {
                         dotenv: string;
+                        /** Format: uuid */
+                        teamId?: string;
                     } | string;
                 };
             };
@@ -4171,13 +4178,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List provider keys (masked); ?status=invalid shows statusReason and invalidAt */
+        /** List provider keys (masked); ?status=invalid shows statusReason and invalidAt; ?teamId= one team's pool, ?pool=shared|team */
         get: {
             parameters: {
                 query?: {
                     environment?: "live" | "test";
+                    pool?: "shared" | "team";
                     service?: string;
                     status?: "active" | "disabled" | "invalid";
+                    teamId?: string;
                     tier?: "free" | "paid";
                 };
                 header?: never;
@@ -4205,7 +4214,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Add a provider key (service detected from the key format when omitted) */
+        /** Add a provider key (service detected from the key format when omitted; teamId: into that team's own pool) */
         post: {
             parameters: {
                 query?: never;
@@ -4234,6 +4243,8 @@ export interface paths {
                         } | null;
                         secret: string;
                         service?: string;
+                        /** Format: uuid */
+                        teamId?: string | null;
                         /**
                          * @default paid
                          * @enum {string}
@@ -4340,7 +4351,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** Change label, tier, priority, weight, environment, status, quota or metadata */
+        /** Change label, tier, priority, weight, environment, status, quota, metadata or teamId (the team's own pool; null: shared) */
         patch: {
             parameters: {
                 query?: never;
@@ -4369,6 +4380,8 @@ export interface paths {
                         } | null;
                         /** @enum {string} */
                         status?: "active" | "disabled";
+                        /** Format: uuid */
+                        teamId?: string | null;
                         /** @enum {string} */
                         tier?: "free" | "paid";
                         weight?: number;
