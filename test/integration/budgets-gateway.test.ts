@@ -22,7 +22,7 @@ describe(`team budgets through /v1 (${TEST_BACKEND})`, () => {
     const t = await teamWithKey(env.gw, env.adminToken, { budget: 0.000001 });
     const refused = await chat(t.key);
     expect(refused.status).toBe(402);
-    const body = await refused.json();
+    const body = (await refused.json()) as { error: unknown };
     expect(body.error).toMatchObject({ code: 'insufficient_credits', message: expect.stringContaining("this API key's team") });
     expect(env.openai.requests.length).toBe(0); // nothing reached the provider
 
