@@ -23,6 +23,10 @@ const CONTRACT_NAMES = [
   'keywallet_alerts_fired_total',
   'keywallet_alerts_dropped_total',
   'keywallet_webhook_delivery_attempts_total',
+  // per team (the one bounded per-tenant label: a slug, 'none', at most 100 then 'other')
+  'keywallet_team_requests_total',
+  'keywallet_team_tokens_total',
+  'keywallet_team_cost_usd_total',
 ];
 
 async function seriesOf(metrics: ReturnType<typeof createMetrics>, name: string) {

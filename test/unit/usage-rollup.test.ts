@@ -44,6 +44,7 @@ describe('rollUpEvents', () => {
         gateway_key_id: KEY,
         user_id: USER,
         wallet_entry_id: NO_ID,
+        team_id: NO_ID, // a key in no team: organisation level
         service: 'openai',
         model: 'gpt-4o-mini',
         requests: 3,

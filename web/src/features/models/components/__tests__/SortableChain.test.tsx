@@ -14,6 +14,9 @@ function Harness({ onChange }: { onChange: (t: AliasTarget[]) => void }) {
   return <SortableChain label="Fallback chain of smart" targets={targets} onChange={(t) => (setTargets(t), onChange(t))} />;
 }
 
+/** dnd-kit attaches its keyboard listeners and measures after a timer / animation frame, not synchronously */
+const settle = () => new Promise((r) => setTimeout(r, 30));
+
 const order = () => screen.getAllByRole('listitem').map((li) => li.getAttribute('data-target'));
 
 // jsdom lays nothing out: give each row a box (40 px apart) so dnd-kit's keyboard sensor can find its neighbours
@@ -34,12 +37,15 @@ describe('alias chain reordering', () => {
     handle.focus();
     await act(async () => {
       fireEvent.keyDown(handle, { code: 'Space', key: ' ' });
+      await settle();
     });
     await act(async () => {
       fireEvent.keyDown(document.activeElement ?? handle, { code: 'ArrowDown', key: 'ArrowDown' });
+      await settle();
     });
     await act(async () => {
       fireEvent.keyDown(document.activeElement ?? handle, { code: 'Space', key: ' ' });
+      await settle();
     });
     expect(onChange).toHaveBeenLastCalledWith([START[1], START[0], START[2]]);
     expect(order()).toEqual(['anthropic/claude-sonnet', 'openai/gpt-4o', 'openai/gpt-4o-mini']);
