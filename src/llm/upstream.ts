@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { AppError } from '../http/errors';
 import type { ClientWatch } from './client-watch';
 import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
-import { forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
+import { causeOf, forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
 import { upstreamPathFor } from '../providers/upstream-path';
 import { needlesFor, type SecretNeedles } from '../proxy/secret-scrubber';
 import type { AttemptContext, AttemptOutcome, RetryReason } from '../routing/router-types';
@@ -126,7 +126,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
         const answer = adapter.parseResponse(request, bytes);
         // A 2xx that is not an answer (an HTML error page, cut or broken JSON) is an upstream failure, not a
         // success to pass on and bill: the entry cools down like on a 5xx and the next one is tried.
-        if (!answer) return { kind: 'retry', reason: 'server_error', status: res.status, headers: sent.headers };
+        if (!answer) return { kind: 'retry', reason: 'server_error', status: res.status, headers: sent.headers, cause: 'NOT_AN_ANSWER' };
         return ok({ kind: 'answer', answer, admittedAtMs: a.admittedAtMs, needles });
       }
       const translator = adapter.createStream(request);
@@ -137,7 +137,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
         if (next.done) {
           const tail = translator.finish();
           if (translator.failure) return { kind: 'retry', reason: failureReason(translator.failure.code) };
-          if (tail === null) return { kind: 'retry', reason: 'connection_error' };
+          if (tail === null) return { kind: 'retry', reason: 'connection_error', cause: 'STREAM_CUT' };
           return ok({ kind: 'stream', translator, held: [tail], rest: null, stop, admittedAtMs: a.admittedAtMs, needles });
         }
         const out = translator.push(next.value);
@@ -152,7 +152,7 @@ export function llmAttempt(input: AttemptInput): (a: AttemptContext) => Promise<
       if (clientGone.aborted) throw clientClosed();
       if (a.timedOut) return { kind: 'retry', reason: 'timeout' };
       if (err instanceof AppError) throw err;
-      return { kind: 'retry', reason: 'connection_error' };
+      return { kind: 'retry', reason: 'connection_error', cause: causeOf(err) };
     }
   };
 }

@@ -88,6 +88,12 @@ function errorCode(err: unknown): string | undefined {
   return e?.code ?? e?.cause?.code;
 }
 
+/** An error's system code for a log line (ECONNRESET, UND_ERR_SOCKET…): only code-shaped strings, never a message. */
+export function causeOf(err: unknown): string | undefined {
+  const code = errorCode(err);
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? code : undefined;
+}
+
 /** Refuses a literal private IP up front: net.connect does not call the lookup hook for IP literals. */
 function assertReachable(req: ForwardRequest): void {
   if (req.service.allowPrivate) return;
@@ -122,8 +128,9 @@ export async function forward(agents: UpstreamAgents, req: ForwardRequest, nowMs
     });
   } catch (err) {
     if (err instanceof PrivateAddressRefused || errorCode(err) === 'EPRIVATEADDR') throw new PrivateAddressRefused();
-    if (req.signal.aborted || TIMEOUT_ERRORS.has(errorCode(err) ?? '')) return { kind: 'retry', reason: 'timeout' };
-    if (CONNECTION_ERRORS.has(errorCode(err) ?? '')) return { kind: 'retry', reason: 'connection_error' };
+    const code = errorCode(err) ?? '';
+    if (req.signal.aborted || TIMEOUT_ERRORS.has(code)) return { kind: 'retry', reason: 'timeout', cause: causeOf(err) };
+    if (CONNECTION_ERRORS.has(code)) return { kind: 'retry', reason: 'connection_error', cause: causeOf(err) };
     throw err;
   }
 

@@ -61,7 +61,15 @@ export type AttemptOutcome<T> =
    * credential check on this one entry (rate-limited per entry); only that check's 401/403 marks it invalid.
    */
   | { kind: 'ok'; value: T; status?: number; headers?: UpstreamHeaders; credentialSuspect?: boolean }
-  | { kind: 'retry'; reason: RetryReason; status?: number; retryAfterMs?: number; headers?: UpstreamHeaders }
+  | {
+      kind: 'retry';
+      reason: RetryReason;
+      status?: number;
+      retryAfterMs?: number;
+      headers?: UpstreamHeaders;
+      /** what failed, for the log line: a system error code (ECONNREFUSED, UND_ERR_SOCKET…), never a message */
+      cause?: string;
+    }
   /**
    * The provider said the key itself is bad (a 401 on an LLM call, whose request the gateway shapes): the entry is
    * marked invalid (audited, alert logged) and the next candidate is tried. One invalidation per request at most:
@@ -74,6 +82,8 @@ export interface AttemptRecord {
   outcome: 'ok' | RetryReason | 'invalid' | 'unauthorized' | 'skipped';
   status?: number;
   reason?: string;
+  /** a failed attempt's error code (see AttemptOutcome 'retry') */
+  cause?: string;
 }
 
 export interface RouteResult<T> {

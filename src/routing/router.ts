@@ -144,7 +144,7 @@ export class Router {
         }
         continue;
       }
-      trail.push({ entryId: entry.id, outcome: outcome.reason, status: outcome.status });
+      trail.push({ entryId: entry.id, outcome: outcome.reason, status: outcome.status, cause: outcome.cause });
       const metricOutcome = outcome.reason === 'overloaded' ? 'server_error' : outcome.reason;
       this.deps.metrics.upstreamAttempts.labels(service.slug, metricOutcome).inc();
       leftBecause = outcome.reason;
@@ -367,7 +367,14 @@ export class Router {
   private logDecision(req: RouteRequest, trail: AttemptRecord[], decision: string, call?: GatewayCall): void {
     const fellBack = trail.length > 1 || trail.some((t) => t.outcome !== 'ok');
     const line = { requestId: call?.requestId, service: req.service, environment: req.environment, model: req.model ?? undefined, route: decision };
-    if (fellBack) this.deps.logger.info(line, 'routing fell back');
+    if (fellBack) {
+      // what each failed attempt met (status, error code): an operator reading a 503 can tell a refused connection
+      // from a reset socket or a timeout without turning on debug logs; never a message (it could echo a secret)
+      const causes = trail
+        .filter((t) => t.outcome !== 'ok')
+        .map((t) => ({ entryId: t.entryId, outcome: t.outcome, status: t.status, reason: t.reason, cause: t.cause }));
+      this.deps.logger.info({ ...line, causes }, 'routing fell back');
+    }
     else this.deps.logger.debug(line, 'routed');
   }
 }

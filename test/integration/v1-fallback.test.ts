@@ -121,4 +121,24 @@ describe(`model aliases fall back across services (${TEST_BACKEND})`, () => {
     expect(res.headers.get('x-keywallet-attempts')).toBe('1');
     expect(await env.usageOf(res.headers.get('x-request-id')!)).toMatchObject({ status: 502, error_code: 'upstream_failed', cost_micros: expect.anything() });
   });
+
+  it('logs what each failed attempt met (status or error code) when routing falls back, and no secret', async () => {
+    // two fresh entries ranked before the others: one drops the connection, the other answers 503
+    const dropping = await env.addEntry('openai', { priority: 1 });
+    const failing = await env.addEntry('openai', { priority: 2 });
+    env.openai.fail({ kind: 'drop' }, { credential: dropping.secret });
+    env.openai.fail({ kind: 'status', status: 503 }, { credential: failing.secret });
+    const res = await env.gw.request('/v1/chat/completions', { token: env.key, body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] } });
+    env.openai.clearFaults();
+    const requestId = res.headers.get('x-request-id')!;
+    const line = env.gw.logs.find((l) => l.includes('routing fell back') && l.includes(requestId));
+    expect(line).toBeDefined();
+    const causes = JSON.parse(line!).causes as { entryId: string; outcome: string; status?: number; cause?: string }[];
+    const dropped = causes.find((c) => c.entryId === dropping.id);
+    const refused = causes.find((c) => c.entryId === failing.id);
+    expect(dropped).toMatchObject({ outcome: 'connection_error', cause: expect.stringMatching(/^[A-Z][A-Z0-9_]+$/) });
+    expect(refused).toMatchObject({ outcome: 'server_error', status: 503 });
+    expect(line).not.toContain(dropping.secret);
+    expect(line).not.toContain(failing.secret);
+  });
 });
