@@ -17,7 +17,7 @@ const MAX_STALENESS_MS = 30_000;
 
 /** The part of the service registry the catalog reads (services/registry.ts). */
 export interface ServiceDirectory {
-  list(): { slug: string; kind: string; enabled: boolean; metadata: Record<string, unknown> }[];
+  list(): readonly { slug: string; kind: string; enabled: boolean; metadata: Record<string, unknown> }[];
 }
 
 interface AliasRow {
@@ -81,9 +81,15 @@ export class LlmCatalog {
     return (await this.prices()).costMicros(model, promptTokens, completionTokens);
   }
 
+  /** built once per services list (the registry hands out the same array until it reloads) */
+  private llmServicesOf: { list: readonly unknown[]; map: Map<string, LlmServiceInfo> } | null = null;
+
   private llmServices(): Map<string, LlmServiceInfo> {
+    const list = this.deps.services.list();
+    if (this.llmServicesOf?.list === list) return this.llmServicesOf.map;
     const out = new Map<string, LlmServiceInfo>();
-    for (const s of this.deps.services.list()) {
+    this.llmServicesOf = { list, map: out };
+    for (const s of list) {
       const protocol = protocolOf(s);
       if (!protocol || !s.enabled) continue;
       const declared = s.metadata?.models;

@@ -35,7 +35,7 @@ export type Envelope = z.output<typeof envelopeSchema>;
  * The service of an envelope: `service`, else the `X-Service-Hint` header, else the only REST service the
  * caller's key and plan allow. Anything else asks for `service`.
  */
-export function envelopeService(envelope: Envelope, hint: string, principal: GatewayPrincipal, services: Service[]): string {
+export function envelopeService(envelope: Envelope, hint: string, principal: GatewayPrincipal, services: readonly Service[]): string {
   if (envelope.service) return envelope.service;
   if (hint) return hint.trim().toLowerCase();
   const allowed = services.filter(

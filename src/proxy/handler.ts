@@ -59,6 +59,8 @@ function prepare(ctx: AppContext, deps: Deps, target: ProxyTarget): { service: S
  */
 export async function proxyCall(ctx: AppContext, deps: Deps, agents: UpstreamAgents, target: ProxyTarget): Promise<void> {
   let prepared: { service: Service; url: URL };
+  // a service created on another node a moment ago is served here too (an authenticated caller's miss reloads once)
+  if (ctx.state.principal && !deps.services.get(target.service)) await deps.services.getOrReload(target.service);
   try {
     prepared = prepare(ctx, deps, target);
   } catch (err) {

@@ -12,6 +12,8 @@ import { CreateServiceInput, rowToService, Service, ServiceRow, UpdateServiceInp
 export const SERVICES_CHANNEL = 'services:changed';
 /** Pub/sub is the fast path; this bounds how stale a node can get if it missed a message. */
 const MAX_STALENESS_MS = 30_000;
+/** how long a service name that a reload did not find stays a plain miss */
+const MISS_HOLD_MS = 1000;
 
 export interface ServiceRegistryDeps {
   db: Knex;
@@ -31,6 +33,10 @@ export class ServiceRegistry {
   private refreshing: Promise<void> | null = null;
   private reloadAgain = false;
   private closed = false;
+  /** the sorted list of the current map, built once per load (callers only read it) */
+  private sorted: Service[] | null = null;
+  /** after a miss that a reload did not cure, further misses wait this long before reloading again */
+  private missHeldUntil = 0;
 
   private constructor(private readonly deps: ServiceRegistryDeps, private readonly lookup?: HostLookup) {}
 
@@ -50,9 +56,29 @@ export class ServiceRegistry {
     return this.services.get(slug);
   }
 
-  list(): Service[] {
+  /**
+   * The service, reloading the table once when it is not known yet: a service created on another node is usable
+   * here before its pub/sub message arrives (or if it was lost). A miss that a reload did not cure holds further
+   * reloads back for a second, so a client naming made-up services cannot turn every request into a table read.
+   */
+  async getOrReload(slug: string): Promise<Service | undefined> {
+    const known = this.get(slug);
+    if (known || this.closed || this.deps.clock.now() < this.missHeldUntil) return known;
+    try {
+      await this.reload();
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'could not reload the service registry for an unknown service');
+    }
+    const found = this.services.get(slug);
+    if (!found) this.missHeldUntil = this.deps.clock.now() + MISS_HOLD_MS;
+    return found;
+  }
+
+  /** Every service by slug; the same array until the table is reloaded: do not change it. */
+  list(): readonly Service[] {
     this.refreshIfStale();
-    return [...this.services.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+    this.sorted ??= [...this.services.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+    return this.sorted;
   }
 
   /** Which service a secret belongs to, by every service's key pattern (disabled ones included, so the error can say so). */
@@ -77,6 +103,7 @@ export class ServiceRegistry {
     // A slower, older load must not overwrite a newer one.
     if (seq !== this.loadSeq) return;
     this.services = new Map(rows.map((r) => [r.slug, rowToService(r)]));
+    this.sorted = null;
     this.loadedAt = this.deps.clock.now();
   }
 

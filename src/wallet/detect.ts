@@ -46,7 +46,7 @@ export function isValidPattern(source: string): boolean {
 }
 
 /** Which service a secret belongs to, judged by its format alone. Invalid patterns are skipped. */
-export function detectService(secret: string, services: DetectableService[]): DetectResult {
+export function detectService(secret: string, services: readonly DetectableService[]): DetectResult {
   const matches = new Set<string>();
   for (const service of services) {
     if (service.keyPattern == null) continue;

@@ -66,7 +66,7 @@ export class WalletService {
   async create(input: CreateEntryInput, actor: AuditActor): Promise<WalletEntry> {
     const { secret } = input;
     const slug = input.service ?? this.deps.services.detectOrThrow(secret);
-    assertServiceUsable(this.deps.services.get(slug), slug);
+    assertServiceUsable(await this.deps.services.getOrReload(slug), slug);
     await this.assertNotDuplicate(secret);
     const id = crypto.randomUUID(); // first: the ciphertext is bound to the row id
     const teamId = input.teamId ?? null;

@@ -1,6 +1,6 @@
 import { startTestGateway, TestGateway } from '../helpers/gateway';
 import { TEST_BACKEND } from '../helpers/backend';
-import { fakeSecret } from '../helpers/fake-secrets';
+import { fakeSecret, randomBase62 } from '../helpers/fake-secrets';
 import { GatewayNode, startSecondNode } from '../helpers/second-node';
 
 describe(`services registry (${TEST_BACKEND})`, () => {
@@ -150,5 +150,26 @@ describe(`services registry (${TEST_BACKEND})`, () => {
     } finally {
       await node2.close();
     }
+  });
+
+  it('serves a service another node created before its change message arrives, and holds back reloads for names that stay unknown', async () => {
+    // a row written by another node whose pub/sub message this node never heard
+    const insert = (slug: string) =>
+      gw.deps.db('services').insert({ slug, name: slug, kind: 'rest', base_url: 'http://127.0.0.1:9', auth: JSON.stringify({ type: 'bearer' }), cost_per_call_micros: 0, allow_private: true, builtin: false, enabled: true });
+    await insert('gamma');
+    expect(gw.deps.services.get('gamma')).toBeUndefined();
+    expect((await gw.deps.services.getOrReload('gamma'))?.baseUrl).toBe('http://127.0.0.1:9');
+
+    // a wallet entry for it is accepted at once (the create reloads on a miss)
+    await insert('delta');
+    const created = await gw.request('/wallet/keys', { token: admin, body: { service: 'delta', secret: `delta_${randomBase62(24)}`, label: 'delta key' } });
+    expect(created.status).toBe(201);
+
+    // a name a reload did not find: the next second of misses does not read the table again
+    expect(await gw.deps.services.getOrReload('no-such-service')).toBeUndefined();
+    await insert('epsilon');
+    expect(await gw.deps.services.getOrReload('epsilon')).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await gw.deps.services.getOrReload('epsilon'))?.slug).toBe('epsilon');
   });
 });
