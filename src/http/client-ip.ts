@@ -33,9 +33,24 @@ export function parseTrustProxy(text: string): TrustProxy {
   }
 }
 
+/** Normalised addresses by their text: a gateway sees the same few peers and proxies on every request. */
+const normalised = new Map<string, string | null>();
+const MAX_REMEMBERED = 4096;
+
 /** `::ffff:1.2.3.4` → `1.2.3.4`, `[::1]` → `::1`, `1.2.3.4:5678` → `1.2.3.4`; null when not an IP address. */
 function normalise(entry: string | undefined): string | null {
   if (!entry) return null;
+  let known = normalised.get(entry);
+  if (known === undefined) {
+    known = parseEntry(entry);
+    // bounded: header entries are the client's text, so many distinct ones just start the memory over
+    if (normalised.size >= MAX_REMEMBERED) normalised.clear();
+    normalised.set(entry, known);
+  }
+  return known;
+}
+
+function parseEntry(entry: string): string | null {
   let text = entry.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
   if (bracketed) text = bracketed[1];

@@ -50,8 +50,8 @@ export function parseCidrList(list: string[]): ParsedCidr[] {
  */
 export function ipAllowed(ip: string, list: ParsedCidr[]): boolean {
   if (list.length === 0) return true;
-  if (typeof ip !== 'string' || !ipaddr.isValid(ip)) return false;
-  const address = ipaddr.process(ip);
+  const address = typeof ip === 'string' ? processedAddress(ip) : null;
+  if (!address) return false;
   return list.some(({ range }) => {
     const [network, bits] = range;
     if (address.kind() === network.kind()) return address.match(network, bits);
@@ -61,6 +61,19 @@ export function ipAllowed(ip: string, list: ParsedCidr[]): boolean {
     }
     return false;
   });
+}
+
+/** Parsed client addresses by their text (the same few on every request); bounded, as the text is a client's. */
+const processed = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+
+function processedAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  let address = processed.get(ip);
+  if (address === undefined) {
+    address = ipaddr.isValid(ip) ? ipaddr.process(ip) : null;
+    if (processed.size >= 4096) processed.clear();
+    processed.set(ip, address);
+  }
+  return address;
 }
 
 export interface ReferrerPattern {

@@ -50,4 +50,14 @@ describe('resolveClientIp', () => {
     expect(resolveClientIp('192.0.2.1', '203.0.113.7', trust)).toBe('192.0.2.1');
     expect(resolveClientIp('10.0.0.1', '10.0.0.3, 10.0.0.2', trust)).toBe('10.0.0.3');
   });
+
+  it('answers the same after its memory of addresses fills and starts over (hostile header entries)', () => {
+    const trust = parseTrustProxy('1');
+    for (let i = 0; i < 5000; i++) {
+      const client = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      expect(resolveClientIp('::ffff:192.0.2.1', `${client}:443`, trust)).toBe(client);
+    }
+    expect(resolveClientIp('::ffff:192.0.2.1', 'not-an-ip', trust)).toBe('192.0.2.1');
+    expect(resolveClientIp('::ffff:192.0.2.1', '[2001:db8::1]:80', trust)).toBe('2001:db8::1');
+  });
 });
