@@ -53,22 +53,23 @@ export interface RouteDef<B, Q, P> {
   fast?: boolean;
 }
 
-export type Handler<B, Q, P> = (
-  ctx: AppContext,
-  input: { body: Infer<B>; query: Infer<Q>; params: Infer<P> },
-) => unknown | Promise<unknown>;
+export type Handler<B, Q, P> = (ctx: AppContext, input: Input<B, Q, P>) => unknown | Promise<unknown>;
 
 const BODY_METHODS = new Set(['post', 'put', 'patch']);
 
 /** Management bodies: 1 MB as sent and once decompressed; JSON, forms and text (dotenv imports). */
 export const MANAGEMENT_BODY: BodyPolicy = { limits: { wire: 1024 * 1024, decoded: 1024 * 1024 }, types: ['json', 'form', 'text'] };
 
-function parseBody<B extends z.ZodType>(def: { body?: B; bodyAccepts?: (body: unknown) => boolean }, raw: unknown): unknown {
-  if (def.bodyAccepts?.(raw)) return raw;
-  return parseInput(def.body!, raw, 'body');
-}
-
-type Input<B, Q, P> = { body: Infer<B>; query: Infer<Q>; params: Infer<P> };
+type Input<B, Q, P> = {
+  body: Infer<B>;
+  query: Infer<Q>;
+  params: Infer<P>;
+  /**
+   * The JSON body's bytes as the client sent them, when `bodyAccepts` took the body as it came (the schema would
+   * have returned it unchanged): a route that does not change the body can forward these instead of re-serialising.
+   */
+  rawBody?: Buffer;
+};
 
 /**
  * The route's input, read and checked in order: the body (only now, after authentication: an unauthenticated
@@ -83,11 +84,17 @@ async function readInput<B extends z.ZodType | undefined, Q extends z.ZodType | 
 ): Promise<Input<B, Q, P>> {
   const refuseNul = def.auth !== 'gateway';
   let body: unknown;
+  let rawBody: Buffer | undefined;
   if (def.body) {
     if (bodyPolicy) await parseRequestBody(ctx, bodyPolicy);
     const raw = (ctx.request as { body?: unknown }).body ?? {};
     assertSafeBody(raw, refuseNul);
-    body = parseBody(def as { body?: z.ZodType; bodyAccepts?: (body: unknown) => boolean }, raw);
+    if (def.bodyAccepts?.(raw)) {
+      body = raw;
+      rawBody = (ctx.request as { rawBody?: Buffer }).rawBody;
+    } else {
+      body = parseInput(def.body, raw, 'body');
+    }
   }
   // every route's path parameters and the query of any that reads one: handlers may use them without a schema
   const params = (ctx as unknown as { params?: Record<string, string> }).params;
@@ -97,6 +104,7 @@ async function readInput<B extends z.ZodType | undefined, Q extends z.ZodType | 
     body: body as Infer<B>,
     query: (def.query ? parseInput(def.query, ctx.query, 'query') : undefined) as Infer<Q>,
     params: (def.params ? parseInput(def.params, params, 'params') : undefined) as Infer<P>,
+    rawBody,
   };
 }
 

@@ -204,7 +204,11 @@ export async function parseRequestBody(ctx: Koa.Context, policy: BodyPolicy): Pr
     return;
   }
   const buf = await readBody(ctx.req, policy.limits);
-  if (type === 'json') request.body = parseJson(buf);
+  if (type === 'json') {
+    request.body = parseJson(buf);
+    // the bytes as sent, for a route that forwards them unchanged (Api passes them on when the body needed no change)
+    if (buf[0] !== 0xef) (ctx.request as { rawBody?: Buffer }).rawBody = buf;
+  }
   else if (type === 'text') request.body = buf.toString('utf8');
   else {
     try {

@@ -69,13 +69,14 @@ export interface ChatBody extends Record<string, unknown> {
   stream?: boolean | null;
 }
 
-export async function chatCompletions(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: ChatBody): Promise<void> {
+export async function chatCompletions(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: ChatBody, rawBody?: Buffer): Promise<void> {
   const resolved = await admitModel(ctx, deps, 'chat', 'chat', body.model);
   const stream = body.stream === true;
   const options = isRecord(body.stream_options) ? body.stream_options : {};
   await serveLlmCall(ctx, deps, agents, {
     surface: 'chat',
     body,
+    rawBody,
     resolved,
     stream,
     clientWantsStreamUsage: stream && options.include_usage === true,
@@ -94,12 +95,13 @@ export interface MessagesBody extends Record<string, unknown> {
   stream?: boolean;
 }
 
-export async function anthropicMessages(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: MessagesBody): Promise<void> {
+export async function anthropicMessages(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: MessagesBody, rawBody?: Buffer): Promise<void> {
   const resolved = await admitModel(ctx, deps, 'messages', 'chat', body.model, { protocols: ['anthropic'], surfaceName: '/v1/messages' });
   const system = body.system === undefined ? 0 : estimatePromptTokens([{ content: body.system }]);
   await serveLlmCall(ctx, deps, agents, {
     surface: 'messages',
     body,
+    rawBody,
     resolved,
     stream: body.stream === true,
     clientWantsStreamUsage: false,
@@ -139,11 +141,12 @@ function embeddingInputTokens(input: unknown): number {
   return input.reduce((sum: number, item) => sum + embeddingInputTokens(item), 0);
 }
 
-export async function embeddings(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: EmbeddingsBody): Promise<void> {
+export async function embeddings(ctx: AppContext, deps: Deps, agents: UpstreamAgents, body: EmbeddingsBody, rawBody?: Buffer): Promise<void> {
   const resolved = await admitModel(ctx, deps, 'embeddings', 'embeddings', body.model, { protocols: ['openai'], surfaceName: '/v1/embeddings' });
   await serveLlmCall(ctx, deps, agents, {
     surface: 'embeddings',
     body,
+    rawBody,
     resolved,
     stream: false,
     clientWantsStreamUsage: false,

@@ -25,6 +25,8 @@ import { llmAttempt, type TargetResult } from './upstream';
 export interface LlmCallSpec {
   surface: LlmSurface;
   body: Record<string, unknown>;
+  /** `body`'s bytes as the client sent them, when forwarding them unchanged is an option (LlmRequest.rawBody) */
+  rawBody?: Buffer;
   resolved: ResolvedModel;
   stream: boolean;
   clientWantsStreamUsage: boolean;
@@ -151,6 +153,7 @@ export async function serveLlmCall(ctx: AppContext, deps: Deps, agents: Upstream
       const request: LlmRequest = {
         surface: spec.surface,
         body: spec.body,
+        rawBody: spec.rawBody,
         model: target.model,
         stream: spec.stream,
         clientWantsStreamUsage: spec.clientWantsStreamUsage,

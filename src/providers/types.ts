@@ -39,6 +39,11 @@ export interface LlmRequest {
   surface: LlmSurface;
   /** the client's JSON body, as received */
   body: Record<string, unknown>;
+  /**
+   * `body` as the client sent it, byte for byte, where the route validated it without changing it. An adapter
+   * that would send `body` unchanged sends these instead of re-serialising (see json-scan.ts for when it may).
+   */
+  rawBody?: Buffer;
   /** the concrete upstream model id (after alias resolution) */
   model: string;
   stream: boolean;
@@ -66,7 +71,7 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   /** a multipart upload opens a fresh stream per attempt */
-  body: string | (() => import('node:stream').Readable);
+  body: string | Buffer | (() => import('node:stream').Readable);
 }
 
 /** A finished answer in the client's protocol. */

@@ -107,7 +107,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         refused: refusedAs(deps, 'chat'),
         fast: true,
       },
-      (ctx, { body }) => chatCompletions(ctx, deps, agents, body),
+      (ctx, { body, rawBody }) => chatCompletions(ctx, deps, agents, body, rawBody),
     )
     .route(
       {
@@ -120,7 +120,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         refused: refusedAs(deps, 'messages'),
         fast: true,
       },
-      (ctx, { body }) => anthropicMessages(ctx, deps, agents, body),
+      (ctx, { body, rawBody }) => anthropicMessages(ctx, deps, agents, body, rawBody),
     )
     .route(
       {
@@ -195,7 +195,7 @@ export function v1Routes(deps: Deps, api: (tag: string) => Api) {
         refused: refusedAs(deps, 'embeddings'),
         fast: true,
       },
-      (ctx, { body }) => embeddings(ctx, deps, agents, body),
+      (ctx, { body, rawBody }) => embeddings(ctx, deps, agents, body, rawBody),
     )
     .route(
       { method: 'get', path: '/v1/models', summary: 'The models and aliases this key may use (OpenAI list format)', auth: 'gateway', fast: true },

@@ -91,6 +91,7 @@ async function readRequest(req: http.IncomingMessage): Promise<RecordedRequest> 
     query,
     headers: { ...req.headers },
     body: parseBody(raw, firstHeader(req.headers['content-type'])),
+    rawBody: raw,
     credential: credentialOf(req.headers, query),
   };
 }

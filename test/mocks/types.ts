@@ -27,6 +27,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON when the body is JSON, the raw string otherwise, null when empty. */
   body: any;
+  /** The body as it arrived (utf-8 text). */
+  rawBody: string;
   /** Bearer token, x-api-key, api-key header, Basic user name, or ?key= / ?appid= query value. */
   credential: string | null;
 }

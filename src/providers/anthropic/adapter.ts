@@ -21,6 +21,9 @@ import { AnthropicResponsesStream } from './responses-stream';
 import { responsesToChat } from '../responses/to-chat';
 import { responseItemId } from '../responses/objects';
 import { isRecord } from './translation-error';
+import { bytesAsSent, tailMember } from '../json-scan';
+
+const nativePath = (req: LlmRequest) => (req.surface === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages');
 
 function buildRequest(req: LlmRequest): UpstreamRequest {
   if (req.surface === 'embeddings') throw new Error('the Anthropic protocol has no embeddings API');
@@ -40,10 +43,11 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
     headers['anthropic-version'] = req.clientHeaders['anthropic-version'] || req.anthropicVersion;
     const beta = req.clientHeaders['anthropic-beta'];
     if (beta) headers['anthropic-beta'] = beta;
+    const asSent = bytesAsSent(req);
+    if (asSent) return { method: 'POST', path: nativePath(req), headers, body: asSent };
     body = { ...req.body, model: req.model };
   }
-  const path = req.surface === 'count_tokens' ? '/v1/messages/count_tokens' : '/v1/messages';
-  return { method: 'POST', path, headers, body: JSON.stringify(body) };
+  return { method: 'POST', path: nativePath(req), headers, body: JSON.stringify(body) };
 }
 
 function parseJson(body: Buffer): unknown {
@@ -94,6 +98,11 @@ const withSearches = (usage: TokenUsage | null, searches: number): TokenUsage | 
   usage && searches > 0 ? { ...usage, webSearchRequests: searches } : usage;
 
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
+  if (req.surface === 'messages') {
+    // native: the bytes go back as they came, and a Message ends with its usage
+    const usage = tailMember(body, 'usage');
+    if (usage) return { status: 200, body, usage: tokenUsage(usage.value) };
+  }
   const parsed = parseJson(body);
   if (!isRecord(parsed)) return null;
   if (req.surface === 'messages') return { status: 200, body, usage: tokenUsage(parsed.usage) };

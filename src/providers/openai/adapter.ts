@@ -14,6 +14,7 @@ import {
   type TokenUsage,
   type UpstreamRequest,
 } from '../types';
+import { bytesAsSent, tailMember } from '../json-scan';
 import { OpenAIResponsesStream, responsesTokenUsage, responseWebSearches } from './responses-stream';
 import { OpenAIStreamUsageReader } from './stream-usage';
 import { openaiUsage } from './usage';
@@ -35,19 +36,21 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
     const form = req.upload.form.body({ model: req.model });
     return { method: 'POST', path: req.upload.path, headers: { ...form.headers, accept: 'application/json' }, body: form.open };
   }
+  const headers = { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json' };
+  // Billing needs the provider's own count of a stream: usage is asked for unless the client did already.
+  const addUsage = (req.surface === 'chat' || req.surface === 'completions') && req.stream && !wantsStreamUsage(req.body);
+  const asSent = addUsage ? null : bytesAsSent(req);
+  if (asSent) return { method: 'POST', path: PATHS[req.surface], headers, body: asSent };
   const body: Record<string, unknown> = { ...req.body, model: req.model };
-  if ((req.surface === 'chat' || req.surface === 'completions') && req.stream) {
-    // Billing needs the provider's own count; the client's stream_options are kept otherwise.
+  if (addUsage) {
+    // the client's stream_options are kept otherwise
     const options = isRecord(req.body.stream_options) ? req.body.stream_options : {};
     body.stream_options = { ...options, include_usage: true };
   }
-  return {
-    method: 'POST',
-    path: PATHS[req.surface],
-    headers: { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json' },
-    body: JSON.stringify(body),
-  };
+  return { method: 'POST', path: PATHS[req.surface], headers, body: JSON.stringify(body) };
 }
+
+const wantsStreamUsage = (body: Record<string, unknown>) => isRecord(body.stream_options) && body.stream_options.include_usage === true;
 
 function usageFrom(parsed: unknown): TokenUsage | null {
   return isRecord(parsed) ? openaiUsage(parsed.usage) : null;
@@ -66,7 +69,14 @@ function answeredWebSearches(req: LlmRequest, parsed: unknown): number {
 const withSearches = (usage: TokenUsage | null, searches: number): TokenUsage | null =>
   usage && searches > 0 ? { ...usage, webSearchRequests: searches } : usage;
 
+/** Surfaces whose answer is read for its usage only: from the end of the bytes, which go back as they came. */
+const USAGE_ONLY = new Set<LlmRequest['surface']>(['chat', 'completions', 'embeddings', 'moderations']);
+
 function parseResponse(req: LlmRequest, body: Buffer): ClientAnswer | null {
+  if (USAGE_ONLY.has(req.surface)) {
+    const usage = tailMember(body, 'usage');
+    if (usage) return { status: 200, body, usage: withSearches(openaiUsage(usage.value), webSearchesOf(req)) };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
