@@ -1,7 +1,7 @@
 /**
  * `npm run bench` [-- --quick] [-- --rounds N] [-- --profile]: what Keywallet costs against calling the
  * upstream directly and against the Node floor, each measured in its own process, interleaved over rounds
- * (A B C D A B C D) on 127.0.0.1. Prints one table, checks the targets of issue 9, writes
+ * (A B C D A B C D) on 127.0.0.1. Prints one table, checks the targets of issue 19, writes
  * bench/results.json and bench/RESULTS.md. `--profile` instead runs Keywallet under --cpu-prof (profile.ts).
  */
 import fs from 'node:fs';

@@ -84,6 +84,9 @@ export class RedisKvStore implements KvStore {
       maxRetriesPerRequest: 2,
       enableOfflineQueue: true,
       enableAutoPipelining: true,
+      // The admit and settle scripts are batched per event-loop turn here already (one call each per turn):
+      // auto-pipelining them too only added a Pipeline per call and a second turn of waiting before the write.
+      autoPipeliningIgnoredCommands: ['kwAdmit', 'kwSettle'],
       retryStrategy: (times) => Math.min(times * 20, 100),
       // a Redis still loading its data after a restart is asked again in 100 ms (ioredis's default waits 1 s)
       maxLoadingRetryTime: 100,
