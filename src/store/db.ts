@@ -82,8 +82,13 @@ async function initialiseDataDir(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * One options object: `new PGlite(undefined, options)`, the in-memory database of the tests, silently ignored its
+ * options (numeric came back as strings, shared_buffers was 128 MB).
+ */
 async function openPGlite(dataDir: string | undefined): Promise<PGlite> {
-  const pglite = new PGlite(dataDir, {
+  const pglite = new PGlite({
+    dataDir,
     parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     startParams: PGLITE_START,
   });
