@@ -29,6 +29,7 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
+  PGLITE_THREAD: bool.default(true),
   KEYWALLET_MASTER_KEYS: z
     .string()
     .regex(masterKeysPattern, 'must look like "2:<base64 32 bytes>,1:<base64 32 bytes>"')
@@ -92,6 +93,8 @@ export interface Config {
   databasePoolMax: number;
   redisUrl?: string;
   dataDir: string;
+  /** the embedded database (PGlite) in a worker thread, off the event loop; false (PGLITE_THREAD=0): on the main thread, for debugging */
+  pgliteThread: boolean;
   masterKeys: string;
   /** maxTtlSeconds caps every token's lifetime: longer ones are neither minted nor accepted */
   jwt: { secret: string; issuer: string; ttlSeconds: number; maxTtlSeconds: number };
@@ -200,6 +203,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databasePoolMax: e.DATABASE_POOL_MAX,
     redisUrl: e.REDIS_URL,
     dataDir: e.DATA_DIR,
+    pgliteThread: e.PGLITE_THREAD,
     masterKeys: masterKeys!,
     jwt: { secret: jwtSecret!, issuer: e.JWT_ISSUER, ttlSeconds: e.JWT_TTL_SECONDS, maxTtlSeconds: e.JWT_MAX_TTL_SECONDS },
     consoleSession: { ttlSeconds: e.CONSOLE_SESSION_TTL_SECONDS, idleSeconds: e.CONSOLE_SESSION_IDLE_SECONDS },

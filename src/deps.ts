@@ -106,7 +106,7 @@ export async function createDeps(config: Config, overrides: DepsOverrides = {}):
 async function buildDeps(config: Config, overrides: DepsOverrides, embeddedDir: string | undefined, lock: DataDirLock | undefined): Promise<Deps> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   await initSodium();
-  const db = overrides.db ?? (await createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, dataDir: embeddedDir }));
+  const db = overrides.db ?? (await createDatabase({ url: config.databaseUrl, poolMax: config.databasePoolMax, dataDir: embeddedDir, pgliteThread: config.pgliteThread }));
   const kv: KvStore =
     overrides.kv ?? (config.redisUrl ? new RedisKvStore(config.redisUrl, overrides.kvPrefix ?? 'kw:') : new MemoryKvStore());
   if (!config.databaseUrl && !overrides.db) logger.info('DATABASE_URL not set: using embedded PGlite');

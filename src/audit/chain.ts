@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { types } from 'node:util';
 import type { Knex } from 'knex';
 // `import =` keeps the live module object (libsodium fills in its functions once ready); see wallet/crypto.ts.
 import sodium = require('libsodium-wrappers');
@@ -49,7 +50,8 @@ export function auditKeysOf(db: Knex | Knex.Transaction): AuditKeys {
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  // not instanceof: a Date read from the embedded database's worker thread may come from another realm (Jest's vm)
+  if (types.isDate(value)) return JSON.stringify(value.toISOString());
   if (typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { Db } from '../store/db';
 import { parseCidrList, ParsedCidr } from '../http/ip-allow';
 import type { GatewayPrincipal, RateLimits, Scope } from './principal';
@@ -32,7 +33,8 @@ export function jsonValue<T>(value: unknown): T | null {
 
 function timeMs(value: unknown): number | null {
   if (value === null || value === undefined) return null;
-  const ms = value instanceof Date ? value.getTime() : new Date(String(value)).getTime();
+  // types.isDate, not instanceof: rows from the PGlite worker thread may be of another realm (under Jest)
+  const ms = types.isDate(value) ? value.getTime() : new Date(String(value)).getTime();
   return Number.isNaN(ms) ? null : ms;
 }
 

@@ -7,6 +7,7 @@ import knex, { Knex } from 'knex';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import ClientPgLite from 'knex-pglite';
+import { openPGliteThread } from './pglite-thread';
 import { migrationSource } from '../../migrations';
 
 export type Db = Knex;
@@ -17,6 +18,11 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** PGlite data directory; absent → in memory (tests). */
   dataDir?: string;
+  /**
+   * PGlite in a worker thread (default), off the gateway's event loop; false runs it on the main thread as before
+   * (PGLITE_THREAD=0, for debugging: one thread, one stack).
+   */
+  pgliteThread?: boolean;
 }
 
 // bigint counters and numeric money come back as JS numbers on both backends (values stay far below 2^53).
@@ -47,7 +53,7 @@ export async function createDatabase(opts: DatabaseOptions): Promise<Db> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   }
   if (dataDir !== undefined && !fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initialiseDataDir(dataDir);
-  const pglite = await openPGlite(dataDir);
+  const pglite = opts.pgliteThread === false ? await openPGlite(dataDir) : await openPGliteThread(dataDir, { startParams: PGLITE_START });
   return knex({
     client: ClientPgLite as unknown as typeof Knex.Client,
     dialect: 'postgres',
@@ -82,8 +88,13 @@ async function initialiseDataDir(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * On the main thread (PGLITE_THREAD=0). One options object: `new PGlite(undefined, options)`, the in-memory
+ * database of the tests, silently ignored its options (numeric came back as strings, shared_buffers was 128 MB).
+ */
 async function openPGlite(dataDir: string | undefined): Promise<PGlite> {
-  const pglite = new PGlite(dataDir, {
+  const pglite = new PGlite({
+    dataDir,
     parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
     startParams: PGLITE_START,
   });

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { Knex } from 'knex';
 import type { GatewayNode } from './second-node';
 
@@ -24,7 +25,7 @@ export async function tableText(db: Knex, table: string): Promise<string> {
             const b = Buffer.from(v);
             return [b.toString('utf8'), b.toString('hex'), b.toString('base64'), b.toString('latin1')].join(' ');
           }
-          return typeof v === 'object' && v !== null && !(v instanceof Date) ? JSON.stringify(v) : String(v);
+          return typeof v === 'object' && v !== null && !types.isDate(v) ? JSON.stringify(v) : String(v);
         })
         .join('\t'),
     )

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
     expect(c.redisUrl).toBeUndefined();
     expect(c.allowRegistration).toBe(false);
     expect(c.budgetTimeZone).toBe('UTC');
+    expect(c.pgliteThread).toBe(true); // issue #19: the embedded database off the event loop
+    expect(loadConfig({ KEYWALLET_MASTER_KEYS: KEY, JWT_SECRET: JWT, PGLITE_THREAD: '0' }).pgliteThread).toBe(false);
     expect(c.warnings).toEqual([]);
   });
 
@@ -42,6 +44,7 @@ describe('loadConfig', () => {
     ['JWT_SECRET', 'short'],
     ['LOG_LEVEL', 'loud'],
     ['ALLOW_REGISTRATION', 'maybe'],
+    ['PGLITE_THREAD', 'maybe'],
     ['KEYWALLET_ADMIN_EMAIL', 'not-an-email'],
     ['BUDGET_TIME_ZONE', 'Mars/Olympus_Mons'],
   ])('names %s when its value (%s) is bad', (variable, value) => {
