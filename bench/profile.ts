@@ -3,11 +3,14 @@
  * while the closed-loop load runs (plain or streamed completions), then the hot spots: self time by
  * function, by file or package, and inclusive time of Keywallet's own functions. The .cpuprofile is kept in
  * bench/profiles/ (git-ignored) for Chrome DevTools or speedscope.
+ * `--profile --alloc[=promoted]`: instead, what the gateway allocates per request at a steady 400 requests/s (V8's
+ * sampling heap profiler, bench/alloc-probe.cjs) by package and by site, and every GC pause meanwhile: the p99
+ * scenario. `=promoted` keeps only what survived a scavenge (what the old generation then has to hold).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { closedLoop, closedLoopStreams } from './load';
+import { closedLoop, closedLoopStreams, openLoop } from './load';
 import { Keywallet, startKeywallet } from './keywallet';
 import { forkServer, stopProcess } from './processes';
 import { CHAT_BODY, STREAM_BODY, verify, warmUp } from './scenarios';
@@ -126,8 +129,78 @@ export function summarizeProfile(profile: CpuProfile, limit = 25, window?: Profi
   ].join('\n');
 }
 
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+/** Allocation per request by package (or Keywallet folder) and by site, and the GC pauses of the window. */
+export function summarizeAllocations(dump: { profile: { head: HeapNode } | null; gc: Record<string, number[]> | null }, requests: number, seconds: number, promoted: boolean): string {
+  const lines: string[] = [];
+  if (dump.profile) {
+    const byArea = new Map<string, number>();
+    const bySite = new Map<string, number>();
+    let total = 0;
+    const walk = (n: HeapNode) => {
+      if (n.selfSize) {
+        total += n.selfSize;
+        const node = { id: 0, callFrame: n.callFrame } as ProfileNode;
+        byArea.set(area(node), (byArea.get(area(node)) ?? 0) + n.selfSize);
+        bySite.set(frameName(node), (bySite.get(frameName(node)) ?? 0) + n.selfSize);
+      }
+      for (const c of n.children ?? []) walk(c);
+    };
+    walk(dump.profile.head);
+    const kb = (bytes: number) => `${(bytes / requests / 1024).toFixed(1).padStart(6)} KB/request`;
+    const rows = (m: Map<string, number>, n: number) =>
+      [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, bytes]) => `${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${kb(bytes)}  ${name}`);
+    lines.push(
+      `${promoted ? 'Promoted (survived a scavenge)' : 'Allocated'}: ${(total / 1e6).toFixed(0)} MB over ${requests} requests = ${(total / requests / 1024).toFixed(1)} KB per request (sampled every 16 KB)`,
+      '',
+      'By area (top 20):',
+      ...rows(byArea, 20),
+      '',
+      'By site (top 25):',
+      ...rows(bySite, 25),
+    );
+  }
+  for (const [kind, pauses] of Object.entries(dump.gc ?? {})) {
+    const sorted = [...pauses].sort((a, b) => a - b);
+    const sum = sorted.reduce((a, b) => a + b, 0);
+    lines.push(
+      `GC ${kind}: ${sorted.length} pauses in ${seconds} s (one every ${((seconds * 1000) / Math.max(1, sorted.length)).toFixed(0)} ms), median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(2) ?? '–'} ms, max ${sorted.at(-1)?.toFixed(2) ?? '–'} ms, ${sum.toFixed(0)} ms in all`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function runAllocationProfile(logDir: string, quick: boolean, track: (kw: Keywallet) => void, backend: 'postgres' | 'embedded', promoted: boolean): Promise<void> {
+  const seconds = quick ? 5 : 10;
+  const upstream = await forkServer('upstream', 'upstream.ts', {}, logDir);
+  const file = path.join(logDir, `alloc-${Date.now()}.json`);
+  process.env.KW_ALLOC_FILE = file;
+  process.env.KW_ALLOC_KIND = promoted ? 'promoted' : 'all';
+  const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, ['-r', path.join(__dirname, 'alloc-probe.cjs')]);
+  track(kw);
+  const target = { name: kw.proc.name, url: `${kw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${kw.gatewayKey}` } };
+  process.stdout.write(`allocation profile of ${target.name} (${await verify(target)}) at a steady 400 requests/s for ${seconds} s\n`);
+  await warmUp(target, { closedS: seconds, openS: 0, streamS: 0, warmS: 3 });
+  const pid = kw.pids()[0];
+  process.kill(pid, 'SIGTTIN');
+  const result = await openLoop(target, CHAT_BODY, 400, seconds, false);
+  process.kill(pid, 'SIGTTOU');
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (!fs.existsSync(file)) throw new Error(`the gateway wrote no allocation profile to ${file}`);
+  await stopProcess(kw.proc);
+  const dump = JSON.parse(fs.readFileSync(file, 'utf8'));
+  process.stdout.write(`${result.ok} requests, ${result.failed} failed\n\n${summarizeAllocations(dump, result.ok, seconds, promoted)}\n`);
+}
+
 export async function runProfile(logDir: string, quick: boolean, track: (kw: Keywallet) => void): Promise<void> {
   const args = process.argv.slice(2);
+  const alloc = args.find((a) => a.startsWith('--alloc'));
+  if (alloc) return runAllocationProfile(logDir, quick, track, args.includes('--embedded') ? 'embedded' : 'postgres', alloc === '--alloc=promoted');
   const backend = args.includes('--embedded') ? 'embedded' : 'postgres';
   const stream = args.includes('--stream');
   const seconds = quick ? 5 : 15;
