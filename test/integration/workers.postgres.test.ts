@@ -69,7 +69,9 @@ async function load(url: string, key: string, total: number, concurrency: number
     while (next < total) {
       const id = `${prefix}-${next++}`;
       try {
-        const res = await fetch(`${url}/proxy/echo/ping`, { headers: { authorization: `Bearer ${key}`, 'x-request-id': id } });
+        // a client's own deadline: a connection node:cluster's primary was handing to the worker that was just killed
+        // is never answered (the primary keeps it until the client gives up), like any request in flight on it
+        const res = await fetch(`${url}/proxy/echo/ping`, { headers: { authorization: `Bearer ${key}`, 'x-request-id': id }, signal: AbortSignal.timeout(15_000) });
         await res.arrayBuffer();
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         if (res.status === 200) answered.push(res.headers.get('x-request-id')!);
