@@ -112,6 +112,8 @@ describe('WORKERS=2: one port, two gateway processes (postgres + redis)', () => 
       KEYWALLET_ADMIN_EMAIL: ADMIN.email,
       KEYWALLET_ADMIN_PASSWORD: ADMIN.password,
     });
+    // the port answers once the first worker listens; the second may still be starting on a loaded machine
+    await until('both workers listening', () => (gw.output().match(/"msg":"worker listening"/g) ?? []).length === 2, 60_000);
     ({ token } = await call(gw.url, '/auth/login', '', ADMIN));
     await call(gw.url, '/services', token, { slug: 'echo', name: 'Echo', kind: 'rest', baseUrl: mock.url, auth: { type: 'bearer' }, allowPrivate: true });
     // the service reaches the other worker's registry over Redis pub/sub, as it reaches another node: a moment later
