@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import ipaddr from 'ipaddr.js';
 import { ipAllowed, parseCidrList, ParsedCidr } from './ip-allow';
+import { boundedMemo } from '../memo';
 
 /**
  * Which reverse proxies in front of the gateway are trusted to report the client's address (TRUST_PROXY).
@@ -33,24 +34,13 @@ export function parseTrustProxy(text: string): TrustProxy {
   }
 }
 
-/** Normalised addresses by their text: a gateway sees the same few peers and proxies on every request. */
-const normalised = new Map<string, string | null>();
-const MAX_REMEMBERED = 4096;
-
 /** `::ffff:1.2.3.4` → `1.2.3.4`, `[::1]` → `::1`, `1.2.3.4:5678` → `1.2.3.4`; null when not an IP address. */
 function normalise(entry: string | undefined): string | null {
-  if (!entry) return null;
-  let known = normalised.get(entry);
-  if (known === undefined) {
-    known = parseEntry(entry);
-    // bounded: header entries are the client's text, so many distinct ones just start the memory over
-    if (normalised.size >= MAX_REMEMBERED) normalised.clear();
-    normalised.set(entry, known);
-  }
-  return known;
+  return entry ? normalisedEntry(entry) : null;
 }
 
-function parseEntry(entry: string): string | null {
+/** By text: a gateway sees the same few peers and proxies on every request (header entries are the client's text). */
+const normalisedEntry = boundedMemo(4096, (entry: string): string | null => {
   let text = entry.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
   if (bracketed) text = bracketed[1];
@@ -58,7 +48,7 @@ function parseEntry(entry: string): string | null {
   if (!ipaddr.isValid(text)) return null;
   if (ipaddr.IPv4.isValid(text) && !ipaddr.IPv4.isValidFourPartDecimal(text)) return null;
   return ipaddr.process(text).toString();
-}
+});
 
 /**
  * The client's address: the socket peer, or, behind trusted proxies, the address the outermost trusted proxy

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { boundedMemo } from '../memo';
 
 export interface ParsedCidr {
   /** The entry as the admin wrote it, for display. */
@@ -64,17 +65,7 @@ export function ipAllowed(ip: string, list: ParsedCidr[]): boolean {
 }
 
 /** Parsed client addresses by their text (the same few on every request); bounded, as the text is a client's. */
-const processed = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
-
-function processedAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
-  let address = processed.get(ip);
-  if (address === undefined) {
-    address = ipaddr.isValid(ip) ? ipaddr.process(ip) : null;
-    if (processed.size >= 4096) processed.clear();
-    processed.set(ip, address);
-  }
-  return address;
-}
+const processedAddress = boundedMemo(4096, (ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null => (ipaddr.isValid(ip) ? ipaddr.process(ip) : null));
 
 export interface ReferrerPattern {
   scheme: string | null;

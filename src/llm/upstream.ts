@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { AppError } from '../http/errors';
+import { boundedMemo } from '../memo';
 import type { ClientWatch } from './client-watch';
 import type { ProviderAdapter, ClientAnswer, LlmRequest, StreamTranslator, UpstreamRequest } from '../providers/types';
 import { causeOf, forward, PrivateAddressRefused, type UpstreamAgents } from '../proxy/forward';
@@ -46,20 +47,18 @@ export function clientClosed(): AppError {
 
 /** Joins a service base URL and an API path; a base URL that already ends in /v1 does not get a second one. */
 export function upstreamUrl(baseUrl: string, path: string): URL {
-  const key = `${baseUrl} ${path}`;
-  let url = joined.get(key);
-  if (!url) {
-    const base = new URL(baseUrl);
-    const prefix = base.pathname.replace(/\/+$/, '');
-    const rest = prefix.endsWith('/v1') && path.startsWith('/v1/') ? path.slice(3) : path;
-    url = new URL(`${base.origin}${prefix}${rest}`);
-    if (joined.size >= 1000) joined.clear();
-    joined.set(key, url);
-  }
-  return url;
+  return joined(`${baseUrl}\u0000${path}`);
 }
 /** Joined URLs by base URL and path: a handful of distinct ones, parsed once. Never mutated (forward copies). */
-const joined = new Map<string, URL>();
+const joined = boundedMemo(1000, (key: string): URL => {
+  const cut = key.indexOf('\u0000');
+  const baseUrl = key.slice(0, cut);
+  const path = key.slice(cut + 1);
+  const base = new URL(baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const rest = prefix.endsWith('/v1') && path.startsWith('/v1/') ? path.slice(3) : path;
+  return new URL(`${base.origin}${prefix}${rest}`);
+});
 
 /** The whole body: undici's own collector when it is undici's body (no async iterator per answer), else chunks. */
 export async function readAll(body: Readable): Promise<Buffer> {

@@ -37,6 +37,8 @@ export class ServiceRegistry {
   private sorted: Service[] | null = null;
   /** after a miss that a reload did not cure, further misses wait this long before reloading again */
   private missHeldUntil = 0;
+  /** the reload a miss started: concurrent misses wait for the same one instead of each reading the table */
+  private missReload: Promise<void> | null = null;
 
   private constructor(private readonly deps: ServiceRegistryDeps, private readonly lookup?: HostLookup) {}
 
@@ -64,11 +66,10 @@ export class ServiceRegistry {
   async getOrReload(slug: string): Promise<Service | undefined> {
     const known = this.get(slug);
     if (known || this.closed || this.deps.clock.now() < this.missHeldUntil) return known;
-    try {
-      await this.reload();
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'could not reload the service registry for an unknown service');
-    }
+    this.missReload ??= this.reload()
+      .catch((err) => this.deps.logger.warn({ err }, 'could not reload the service registry for an unknown service'))
+      .finally(() => (this.missReload = null));
+    await this.missReload;
     const found = this.services.get(slug);
     if (!found) this.missHeldUntil = this.deps.clock.now() + MISS_HOLD_MS;
     return found;

@@ -1,3 +1,5 @@
+import { boundedMemo } from '../memo';
+
 /** Key formats of the built-in services; seeds store these as each service's `keyPattern`. */
 export const BUILTIN_KEY_PATTERNS: Record<string, string> = {
   // Lenient on the middle part so api03, admin01 and OAuth (oat01) keys are all recognised.
@@ -22,22 +24,18 @@ export type DetectResult =
   | { ok: false; reason: 'unknown' | 'ambiguous'; candidates: string[] };
 
 const MAX_PATTERN_LENGTH = 1000;
-const compiled = new Map<string, RegExp | null>();
+// Patterns come from admins, so the cache is bounded rather than trusted to stay small.
+const compiled = boundedMemo(500, (source: string): RegExp | null => {
+  if (source === '' || source.length > MAX_PATTERN_LENGTH) return null;
+  try {
+    return new RegExp(source);
+  } catch {
+    return null;
+  }
+});
 
 function compile(source: string): RegExp | null {
-  if (compiled.has(source)) return compiled.get(source)!;
-  let regex: RegExp | null = null;
-  if (typeof source === 'string' && source !== '' && source.length <= MAX_PATTERN_LENGTH) {
-    try {
-      regex = new RegExp(source);
-    } catch {
-      regex = null;
-    }
-  }
-  // Patterns come from admins, so the cache is bounded rather than trusted to stay small.
-  if (compiled.size >= 500) compiled.clear();
-  compiled.set(source, regex);
-  return regex;
+  return typeof source === 'string' ? compiled(source) : null;
 }
 
 /** For validating an admin's `keyPattern` before it is saved. */

@@ -172,4 +172,16 @@ describe(`services registry (${TEST_BACKEND})`, () => {
     await new Promise((r) => setTimeout(r, 1100));
     expect((await gw.deps.services.getOrReload('epsilon'))?.slug).toBe('epsilon');
   });
+
+  it('concurrent misses for an unknown service share one reload of the table', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // past the hold of the misses above
+    const reload = jest.spyOn(gw.deps.services, 'reload');
+    try {
+      const found = await Promise.all(Array.from({ length: 5 }, () => gw.deps.services.getOrReload('made-up-service')));
+      expect(found).toEqual([undefined, undefined, undefined, undefined, undefined]);
+      expect(reload).toHaveBeenCalledTimes(1);
+    } finally {
+      reload.mockRestore();
+    }
+  });
 });

@@ -38,7 +38,7 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
   }
   const headers = { 'content-type': 'application/json', accept: req.stream ? 'text/event-stream' : 'application/json' };
   // Billing needs the provider's own count of a stream: usage is asked for unless the client did already.
-  const addUsage = (req.surface === 'chat' || req.surface === 'completions') && req.stream && !wantsStreamUsage(req.body);
+  const addUsage = (req.surface === 'chat' || req.surface === 'completions') && req.stream && !req.clientWantsStreamUsage;
   const asSent = addUsage ? null : bytesAsSent(req);
   if (asSent) return { method: 'POST', path: PATHS[req.surface], headers, body: asSent };
   const body: Record<string, unknown> = { ...req.body, model: req.model };
@@ -49,8 +49,6 @@ function buildRequest(req: LlmRequest): UpstreamRequest {
   }
   return { method: 'POST', path: PATHS[req.surface], headers, body: JSON.stringify(body) };
 }
-
-const wantsStreamUsage = (body: Record<string, unknown>) => isRecord(body.stream_options) && body.stream_options.include_usage === true;
 
 function usageFrom(parsed: unknown): TokenUsage | null {
   return isRecord(parsed) ? openaiUsage(parsed.usage) : null;
