@@ -194,13 +194,22 @@ function parseCounter(text: string, name: string): number {
 }
 
 /** The node flags of `npm start` (package.json), so the benchmark runs the gateway the way it is deployed. */
-export function startFlags(): string[] {
-  const start: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start;
+export function startFlags(root = ROOT): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
   const words = start.split(/\s+/);
   return words.slice(words.indexOf('node') + 1).filter((w) => w.startsWith('--'));
 }
 
-export async function startKeywallet(backend: Backend, upstreamUrl: string, logDir: string, extraNodeArgs: string[] = []): Promise<Keywallet> {
+/** `root`: the checkout whose build runs (bench/ab.ts runs another one side by side); `extraEnv` overrides the gateway's environment. */
+export interface StartOptions {
+  extraNodeArgs?: string[];
+  root?: string;
+  extraEnv?: Record<string, string>;
+  name?: string;
+}
+
+export async function startKeywallet(backend: Backend, upstreamUrl: string, logDir: string, options: StartOptions = {}): Promise<Keywallet> {
+  const { extraNodeArgs = [], root = ROOT, extraEnv = {} } = options;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const email = 'bench-admin@example.com';
@@ -242,11 +251,12 @@ export async function startKeywallet(backend: Backend, upstreamUrl: string, logD
     // one process, or every core: the default on PostgreSQL + Redis is the cores, so the one-process run says so
     WORKERS: backend === 'cluster' ? String(CORES) : '1',
     KW_ELD_DIR: eldDir,
+    ...extraEnv,
   };
-  const name = `keywallet-${backend}`;
+  const name = options.name ?? `keywallet-${backend}`;
   let proc: BenchProcess | null = null;
   try {
-    proc = spawnNode(name, [...startFlags(), '-r', ELD_PROBE, ...extraNodeArgs, path.join(ROOT, 'dist/src/main.js')], env, logDir, ROOT);
+    proc = spawnNode(name, [...startFlags(root), '-r', ELD_PROBE, ...extraNodeArgs, path.join(root, 'dist/src/main.js')], env, logDir, root);
     await waitReady(url, proc);
     const gatewayKey = await configure(url, email, password, upstreamUrl);
     // a cluster's other workers hear of the service change over Redis pub/sub: a moment later

@@ -181,7 +181,7 @@ async function runAllocationProfile(logDir: string, quick: boolean, track: (kw: 
   const file = path.join(logDir, `alloc-${Date.now()}.json`);
   process.env.KW_ALLOC_FILE = file;
   process.env.KW_ALLOC_KIND = promoted ? 'promoted' : 'all';
-  const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, ['-r', path.join(__dirname, 'alloc-probe.cjs')]);
+  const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, { extraNodeArgs: ['-r', path.join(__dirname, 'alloc-probe.cjs')] });
   track(kw);
   const target = { name: kw.proc.name, url: `${kw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${kw.gatewayKey}` } };
   process.stdout.write(`allocation profile of ${target.name} (${await verify(target)}) at a steady 400 requests/s for ${seconds} s\n`);
@@ -211,11 +211,9 @@ export async function runProfile(logDir: string, quick: boolean, track: (kw: Key
   const old = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => fs.statSync(path.join(profileDir, b)).mtimeMs - fs.statSync(path.join(profileDir, a)).mtimeMs);
   for (const f of old.slice(4)) fs.rmSync(path.join(profileDir, f));
   const name = `keywallet-${backend}${stream ? '-stream' : ''}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
-  const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, [
-    '--cpu-prof',
-    `--cpu-prof-dir=${profileDir}`,
-    `--cpu-prof-name=${name}`,
-  ]);
+  const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, {
+    extraNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}`],
+  });
   track(kw);
   const target = { name: kw.proc.name, url: `${kw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${kw.gatewayKey}` } };
   process.stdout.write(`profiling ${target.name} (${await verify(target)}) under ${stream ? 'streamed' : 'plain'} closed-loop load for ${seconds} s\n`);
