@@ -4,7 +4,9 @@
  * rotating each round) so a noisy phase of a shared machine falls on both. Subjects: this checkout's build
  * (`new`), another checkout's (`--base`, built: its dist/), and this build with other environment variables or
  * node flags (`--variant`). Per round and subject: gateway CPU per request and requests/s at 50 connections (closed loop),
- * and the latency added over direct at a steady 400 requests/s (open loop, direct measured in the same round).
+ * and the latency added over direct at a steady 400 requests/s (open loop, direct measured in the same round) with
+ * the young-generation collections of that window (count, median pause, median promoted: the gateway runs with
+ * --trace-gc-nvp, one line per collection in its log).
  * Prints every round and the range over the rounds: one run's figure is not a result on this machine, the
  * range of alternated runs is.
  */
@@ -35,7 +37,7 @@ interface Subject {
   options: StartOptions;
   kw?: Keywallet;
   target?: Target;
-  rows: { cpuUs: number; rps: number; p50: number; p99: number; eldMax: number | null }[];
+  rows: { cpuUs: number; rps: number; p50: number; p99: number; eldMax: number | null; gc: Scavenges }[];
 }
 
 function subjects(): Subject[] {
@@ -56,6 +58,30 @@ function subjects(): Subject[] {
     out.push({ name, options: { extraEnv, extraNodeArgs }, rows: [] });
   });
   return out;
+}
+
+/** The scavenges of a window, from the `--trace-gc-nvp` lines the gateway wrote to its log meanwhile. */
+interface Scavenges {
+  count: number;
+  pauseMs: number;
+  promotedMb: number;
+  survivedMb: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
+}
+
+function scavenges(logFile: string, from: number): Scavenges {
+  const text = fs.readFileSync(logFile, 'utf8').slice(from);
+  const rows = text.split('\n').filter((line) => / gc=s /.test(line)).map((line) => Object.fromEntries([...line.matchAll(/(\S+)=(\S+)/g)].map((m) => [m[1], Number(m[2])])));
+  return {
+    count: rows.length,
+    pauseMs: median(rows.map((r) => r.pause)),
+    promotedMb: median(rows.map((r) => r.promoted / 1e6)),
+    survivedMb: median(rows.map((r) => r.new_space_survived / 1e6)),
+  };
 }
 
 const range = (values: number[], digits = 0) => {
@@ -80,7 +106,9 @@ async function main(): Promise<void> {
     const durations = { closedS: seconds, openS: seconds, streamS: seconds, warmS: 3 };
     say(`side by side on ${backend}: ${list.map((s) => s.name).join(', ')}; ${rounds} round(s) of ${seconds} s per scenario; load average ${os.loadavg()[0].toFixed(2)}`);
     for (const s of list) {
-      s.kw = await startKeywallet(backend, upstreamUrl, logDir, { ...s.options, name: `keywallet-${s.name}` });
+      // every scavenge's pause and what it promoted, one line each in the gateway's log (read per window)
+      const extraNodeArgs = [...(s.options.extraNodeArgs ?? []), '--trace-gc-nvp'];
+      s.kw = await startKeywallet(backend, upstreamUrl, logDir, { ...s.options, extraNodeArgs, name: `keywallet-${s.name}` });
       s.target = { name: s.name, url: `${s.kw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${s.kw.gatewayKey}` } };
       say(`  ${s.name.padEnd(10)} ${await verify(s.target)}`);
       await warmUp(s.target, durations);
@@ -97,24 +125,27 @@ async function main(): Promise<void> {
         const directRun = await runScenario('open400', direct, durations);
         await sleep(300);
         await dumpEventLoop(kw.eldDir, kw.pids());
+        const logAt = fs.statSync(kw.proc.logFile).size;
         const open = await runScenario('open400', s.target!, durations);
+        const gc = scavenges(kw.proc.logFile, logAt);
         const eld = summarizeDelays(await dumpEventLoop(kw.eldDir, kw.pids()));
         const d = summarize(directRun.latencies);
         const g = summarize(open.latencies);
-        const row = { cpuUs, rps: closed.ok / closed.durationS, p50: g.p50 - d.p50, p99: g.p99 - d.p99, eldMax: eld?.maxMs ?? null };
+        const row = { cpuUs, rps: closed.ok / closed.durationS, p50: g.p50 - d.p50, p99: g.p99 - d.p99, eldMax: eld?.maxMs ?? null, gc };
         s.rows.push(row);
         const failed = closed.failed + open.failed;
         say(
           `  round ${round} ${s.name.padEnd(10)} cpu ${row.cpuUs.toFixed(0).padStart(4)} µs/req  ${row.rps.toFixed(0).padStart(5)} req/s  ` +
-            `400/s added p50 +${row.p50.toFixed(2)} p99 +${row.p99.toFixed(2)} ms  event-loop max ${row.eldMax?.toFixed(1) ?? '–'} ms${failed ? `  ${failed} FAILED` : ''}`,
+            `400/s added p50 +${row.p50.toFixed(2)} p99 +${row.p99.toFixed(2)} ms  event-loop max ${row.eldMax?.toFixed(1) ?? '–'} ms  ` +
+            `${gc.count} scavenges, median ${gc.pauseMs.toFixed(1)} ms, promoted ${gc.promotedMb.toFixed(2)} MB${failed ? `  ${failed} FAILED` : ''}`,
         );
       }
     }
-    say('\n| build | CPU µs/request | requests/s (50 conn.) | p50 added at 400/s | p99 added at 400/s | event-loop delay max |');
-    say('|---|---:|---:|---:|---:|---:|');
+    say('\n| build | CPU µs/request | requests/s (50 conn.) | p50 added at 400/s | p99 added at 400/s | event-loop delay max | scavenges at 400/s | scavenge pause (median) | promoted per scavenge |');
+    say('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const s of list) {
       const r = s.rows;
-      say(`| ${s.name} | ${range(r.map((x) => x.cpuUs))} | ${range(r.map((x) => x.rps))} | +${range(r.map((x) => x.p50), 2)} ms | +${range(r.map((x) => x.p99), 1)} ms | ${range(r.map((x) => x.eldMax ?? NaN), 1)} ms |`);
+      say(`| ${s.name} | ${range(r.map((x) => x.cpuUs))} | ${range(r.map((x) => x.rps))} | +${range(r.map((x) => x.p50), 2)} ms | +${range(r.map((x) => x.p99), 1)} ms | ${range(r.map((x) => x.eldMax ?? NaN), 1)} ms | ${range(r.map((x) => x.gc.count))} | ${range(r.map((x) => x.gc.pauseMs), 1)} ms | ${range(r.map((x) => x.gc.promotedMb), 2)} MB |`);
     }
   } finally {
     for (const s of list) {
