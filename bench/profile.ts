@@ -136,7 +136,7 @@ interface HeapNode {
 }
 
 /** Allocation per request by package (or Keywallet folder) and by site, and the GC pauses of the window. */
-export function summarizeAllocations(dump: { profile: { head: HeapNode } | null; gc: Record<string, number[]> | null }, requests: number, seconds: number, promoted: boolean): string {
+export function summarizeAllocations(dump: { profile: { head: HeapNode } | null; gc: Record<string, number[]> | null; intervalBytes?: number }, requests: number, seconds: number, promoted: boolean): string {
   const lines: string[] = [];
   if (dump.profile) {
     const byArea = new Map<string, number>();
@@ -156,7 +156,7 @@ export function summarizeAllocations(dump: { profile: { head: HeapNode } | null;
     const rows = (m: Map<string, number>, n: number) =>
       [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, bytes]) => `${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${kb(bytes)}  ${name}`);
     lines.push(
-      `${promoted ? 'Promoted (survived a scavenge)' : 'Allocated'}: ${(total / 1e6).toFixed(0)} MB over ${requests} requests = ${(total / requests / 1024).toFixed(1)} KB per request (sampled every 16 KB)`,
+      `${promoted ? 'Promoted (survived a scavenge)' : 'Allocated'}: ${(total / 1e6).toFixed(0)} MB over ${requests} requests = ${(total / requests / 1024).toFixed(1)} KB per request (sampled every ${((dump.intervalBytes ?? 16384) / 1024).toFixed(0)} KB)`,
       '',
       'By area (top 20):',
       ...rows(byArea, 20),
@@ -181,6 +181,7 @@ async function runAllocationProfile(logDir: string, quick: boolean, track: (kw: 
   const file = path.join(logDir, `alloc-${Date.now()}.json`);
   process.env.KW_ALLOC_FILE = file;
   process.env.KW_ALLOC_KIND = promoted ? 'promoted' : 'all';
+  process.env.KW_ALLOC_INTERVAL ??= promoted ? '4096' : '16384';
   const kw = await startKeywallet(backend, `http://127.0.0.1:${upstream.port}`, logDir, { extraNodeArgs: ['-r', path.join(__dirname, 'alloc-probe.cjs')] });
   track(kw);
   const target = { name: kw.proc.name, url: `${kw.url}/v1/chat/completions`, headers: { authorization: `Bearer ${kw.gatewayKey}` } };
