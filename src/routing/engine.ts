@@ -67,8 +67,8 @@ export interface OrderedCandidate<E extends RoutableEntry = RoutableEntry> {
 
 export interface OrderResult<E extends RoutableEntry = RoutableEntry> {
   ordered: E[];
-  /** the same entries as `ordered`, with the reason for each place (worked out when read: only the dry run does) */
-  readonly explained: OrderedCandidate<E>[];
+  /** the same entries as `ordered`, with the reason for each place (worked out when asked: only the dry run does) */
+  explain(): OrderedCandidate<E>[];
   skipped: { id: string; reason: SkipReason; until?: number }[];
   /**
    * Entries of the service and environment that are not this caller's to use (another team's pool; the shared pool
@@ -197,11 +197,12 @@ export function orderCandidates<E extends RoutableEntry>(
     ordered,
     skipped,
     excluded,
-    get explained() {
-      return ordered.map((entry, i) => {
+    // a method, not a getter: an object literal with an accessor gets a hidden class of its own on every call, in the
+    // old generation, and that class holds the getter's closure, so each request's whole plan outlived every scavenge
+    explain: () =>
+      ordered.map((entry, i) => {
         const steered = isSteered(entry);
         return { entry, steered, why: describe(entry, places[i].group, places[i].how, steered, req.team) };
-      });
-    },
+      }),
   };
 }

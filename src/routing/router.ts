@@ -179,7 +179,7 @@ export class Router {
       service: req.service,
       environment: req.environment,
       model: req.model ?? null,
-      candidates: plan.explained.map(({ entry, why }) => ({
+      candidates: plan.explain().map(({ entry, why }) => ({
         id: entry.id, label: entry.label, tier: entry.tier, priority: entry.priority, weight: entry.weight, why, quota: quotaOf(entry.id),
       })),
       skipped: plan.skipped.map((s) => ({

@@ -146,14 +146,14 @@ describe('orderCandidates', () => {
     const steered = state({ steerAway: new Map([['free', NOW + 1000]]) });
     const result = orderCandidates(entries, steered, NOW, req);
     expect(ids(result.ordered)).toEqual(['paid', 'free']);
-    expect(result.explained[1]).toMatchObject({ steered: true });
-    expect(result.explained[1].why).toMatch(/tried last/);
+    expect(result.explain()[1]).toMatchObject({ steered: true });
+    expect(result.explain()[1].why).toMatch(/tried last/);
     expect(ids(orderCandidates(entries, steered, NOW + 1000, req).ordered)).toEqual(['free', 'paid']);
   });
 
   it('explains each place: tier, priority, weight and how equals were ordered', () => {
     const entries = [entry({ id: 'a', tier: 'free', priority: 5, weight: 1 }), entry({ id: 'b', tier: 'free', priority: 5, weight: 3 }), entry({ id: 'c', priority: 7 })];
-    const { explained } = orderCandidates(entries, state(), NOW, { ...req, random: () => 0 });
+    const explained = orderCandidates(entries, state(), NOW, { ...req, random: () => 0 }).explain();
     expect(explained.map((c) => c.why)).toEqual([
       'free tier, priority 5, weight 1 of 4, weighted draw',
       'free tier, priority 5, weight 3 of 4, weighted draw',

@@ -24,7 +24,7 @@ describe('team pools in orderCandidates', () => {
     expect(r.ordered.map((e) => e.id)).toEqual(['alpha-free', 'alpha-paid', 'shared-free', 'shared-paid']);
     expect(r.excluded).toEqual([{ id: 'beta', reason: 'other_team_pool' }]);
     expect(r.skipped).toEqual([]);
-    expect(r.explained.map((c) => c.why)).toEqual([
+    expect(r.explain().map((c) => c.why)).toEqual([
       "the team's own pool, free tier, priority 999",
       "the team's own pool, paid tier, priority 900",
       "shared pool (fallback after the team's own), free tier, priority 0",
@@ -36,7 +36,7 @@ describe('team pools in orderCandidates', () => {
     const r = order(null);
     expect(r.ordered.map((e) => e.id)).toEqual(['shared-free', 'shared-paid']);
     expect(r.excluded.map((x) => x.id)).toEqual(['alpha-paid', 'alpha-free', 'beta']);
-    expect(r.explained.map((c) => c.why)).toEqual(['free tier, priority 0', 'paid tier, priority 5']);
+    expect(r.explain().map((c) => c.why)).toEqual(['free tier, priority 0', 'paid tier, priority 5']);
   });
 
   it('keeps an own-pool-only team to its own entries', () => {
