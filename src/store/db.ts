@@ -114,3 +114,33 @@ export async function pingDatabase(db: Db): Promise<void> {
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }
+
+/** What a statement-only transaction offers its work: raw SQL on the transaction's connection. */
+export interface SqlRunner {
+  raw(sql: string, bindings?: readonly Knex.RawBinding[]): Knex.Raw;
+}
+
+/**
+ * BEGIN … COMMIT on one pooled connection (ROLLBACK when the work throws), for the usage writer's batches: knex's
+ * `db.transaction()` builds a whole knex instance per call (its accessors defined anew on each), which on Node 20
+ * kept every batch's rows alive past young-generation collection (measured: ~0.13 MB more promoted per scavenge at
+ * 400 requests/s) besides its own CPU. Raw statements only; the rest of the code keeps `db.transaction()`.
+ */
+export async function inTransaction<T>(db: Db, work: (sql: SqlRunner) => Promise<T>): Promise<T> {
+  const connection = await db.client.acquireConnection();
+  const sql: SqlRunner = { raw: (text, bindings = []) => db.raw(text, bindings as Knex.RawBinding[]).connection(connection) };
+  try {
+    await sql.raw('begin');
+    let result: T;
+    try {
+      result = await work(sql);
+    } catch (err) {
+      await sql.raw('rollback').catch(() => {}); // a lost connection rolls back on the server; the pool drops it
+      throw err;
+    }
+    await sql.raw('commit');
+    return result;
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}

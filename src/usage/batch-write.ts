@@ -1,4 +1,4 @@
-import type { Db } from '../store/db';
+import { Db, inTransaction } from '../store/db';
 import { USAGE_EVENT_COLUMNS, UsageEventRow } from './event';
 import { rollUpEvents, ROLLUP_KEY_COLUMNS, ROLLUP_SUM_COLUMNS } from './rollup';
 import { columnArrays, pgArrayLiteral } from './pg-array';
@@ -64,7 +64,7 @@ function uniqueById(rows: readonly UsageEventRow[]): UsageEventRow[] {
 export async function writeUsageBatch(db: Db, batch: readonly UsageEventRow[]): Promise<number> {
   const rows = uniqueById(batch);
   if (rows.length === 0) return 0;
-  return db.transaction(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const inserted = await trx.raw(INSERT_EVENTS, columnArrays(rows, USAGE_EVENT_COLUMNS));
     const ids = new Set<string>((inserted.rows as { event_id: string }[]).map((r) => String(r.event_id).toLowerCase()));
     const fresh = ids.size === rows.length ? rows : rows.filter((r) => ids.has(r.event_id.toLowerCase()));

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { SqlRunner } from '../store/db';
 import { NO_ID, NO_NAME, UsageEventRow } from './event';
 import { isErrorStatus, UsageSums } from './rollup';
 import { columnArrays } from './pg-array';
@@ -102,7 +102,7 @@ export function rollUpHourly(rows: readonly UsageEventRow[]): HourlyRollup[] {
 }
 
 /** Adds a batch of written events to usage_hourly; call it in the transaction that inserts them. Returns the hourly rows. */
-export async function upsertHourly(trx: Knex | Knex.Transaction, rows: readonly UsageEventRow[]): Promise<HourlyRollup[]> {
+export async function upsertHourly(trx: SqlRunner, rows: readonly UsageEventRow[]): Promise<HourlyRollup[]> {
   if (!rows.length) return [];
   const hourly = rollUpHourly(rows);
   await trx.raw(UPSERT_HOURLY, columnArrays(hourly, COLUMNS));

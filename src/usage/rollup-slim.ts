@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { SqlRunner } from '../store/db';
 import type { DailyRollup } from './rollup';
 import type { HourlyRollup } from './rollup-hourly';
 import { columnArrays } from './pg-array';
@@ -64,14 +64,14 @@ export function rollUpSlim<S extends object>(spec: Spec<S>, rows: readonly S[]):
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }
 
-async function upsert<S extends object>(trx: Knex | Knex.Transaction, spec: Spec<S>, rows: readonly S[]): Promise<void> {
+async function upsert<S extends object>(trx: SqlRunner, spec: Spec<S>, rows: readonly S[]): Promise<void> {
   const slim = rollUpSlim(spec, rows);
   if (!slim.length) return;
   await trx.raw(SQL.get(spec as Spec<never>)!, columnArrays(slim, [...spec.keys, ...spec.sums]));
 }
 
 /** Adds a batch's wide rollups to the slim ones; call it in the transaction that inserts the events. */
-export async function upsertSlim(trx: Knex | Knex.Transaction, hourly: readonly HourlyRollup[], daily: readonly DailyRollup[]): Promise<void> {
+export async function upsertSlim(trx: SqlRunner, hourly: readonly HourlyRollup[], daily: readonly DailyRollup[]): Promise<void> {
   await upsert(trx, HOURLY_SLIM, hourly);
   await upsert(trx, DAILY_SLIM, hourly);
   await upsert(trx, DAILY_USERS, daily);
