@@ -50,7 +50,7 @@ function subjects(): Subject[] {
   }
   args.forEach((a, i) => {
     if (a !== '--variant' && !a.startsWith('--variant=')) return;
-    const spec = a.includes('=') && a.startsWith('--variant=') ? a.slice('--variant='.length) : args[i + 1];
+    const spec = a.startsWith('--variant=') ? a.slice('--variant='.length) : args[i + 1];
     const [name, settings = ''] = spec.split(':');
     const items = settings.split(',').filter(Boolean);
     const extraNodeArgs = items.filter((item) => item.startsWith('--'));
@@ -65,22 +65,15 @@ interface Scavenges {
   count: number;
   pauseMs: number;
   promotedMb: number;
-  survivedMb: number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
 }
 
 function scavenges(logFile: string, from: number): Scavenges {
-  const text = fs.readFileSync(logFile, 'utf8').slice(from);
+  const text = fs.readFileSync(logFile).subarray(from).toString('utf8'); // `from` is a byte offset (the file's size)
   const rows = text.split('\n').filter((line) => / gc=s /.test(line)).map((line) => Object.fromEntries([...line.matchAll(/(\S+)=(\S+)/g)].map((m) => [m[1], Number(m[2])])));
   return {
     count: rows.length,
-    pauseMs: median(rows.map((r) => r.pause)),
-    promotedMb: median(rows.map((r) => r.promoted / 1e6)),
-    survivedMb: median(rows.map((r) => r.new_space_survived / 1e6)),
+    pauseMs: summarize(rows.map((r) => r.pause)).p50,
+    promotedMb: summarize(rows.map((r) => r.promoted / 1e6)).p50,
   };
 }
 
